@@ -85,22 +85,20 @@ void BM_Library(benchmark::State& state, GemmShape s, Int8Mitigation mitigation,
   SetOps(state, s);
 }
 
-// What a user would write: u8 x s8 -> f32 with per-column output scales and a src zero point.
-void BM_RawOnednnInt8(benchmark::State& state, GemmShape s) {
+// One oneDNN matmul C (f32) = A B, built once and timed per execution.
+void TimeOnednnMatmul(benchmark::State& state, const GemmShape& s, dnnl::memory::data_type a_type,
+                      dnnl::memory::data_type b_type, const dnnl::primitive_attr& attr, void* a,
+                      void* b) {
   using dt = dnnl::memory::data_type;
   using tag = dnnl::memory::format_tag;
-  Operands o = MakeOperands(s);
   dnnl::engine eng(dnnl::engine::kind::cpu, 0);
   dnnl::stream strm(eng);
-  dnnl::memory::desc a_md({s.m, s.k}, dt::u8, tag::ab), b_md({s.k, s.n}, dt::s8, tag::ab),
+  dnnl::memory::desc a_md({s.m, s.k}, a_type, tag::ab), b_md({s.k, s.n}, b_type, tag::ab),
       c_md({s.m, s.n}, dt::f32, tag::ab);
-  dnnl::primitive_attr attr;
-  attr.set_output_scales(1 << 1, o.b_scales);
-  attr.set_zero_points(DNNL_ARG_SRC, 0, {128});
   dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), attr, eng);
   dnnl::matmul mm(pd);
   std::vector<float> c(s.m * s.n);
-  dnnl::memory am(a_md, eng, o.a.data()), bm(b_md, eng, o.b.data()), cm(c_md, eng, c.data());
+  dnnl::memory am(a_md, eng, a), bm(b_md, eng, b), cm(c_md, eng, c.data());
   for (auto _ : state) {
     mm.execute(strm, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
     strm.wait();
@@ -110,25 +108,20 @@ void BM_RawOnednnInt8(benchmark::State& state, GemmShape s) {
   SetOps(state, s);
 }
 
-void BM_OnednnF32(benchmark::State& state, GemmShape s) {
-  using dt = dnnl::memory::data_type;
-  using tag = dnnl::memory::format_tag;
+// What a user would write: u8 x s8 -> f32 with per-column output scales and a src zero point.
+void BM_RawOnednnInt8(benchmark::State& state, GemmShape s) {
   Operands o = MakeOperands(s);
-  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-  dnnl::stream strm(eng);
-  dnnl::memory::desc a_md({s.m, s.k}, dt::f32, tag::ab), b_md({s.k, s.n}, dt::f32, tag::ab),
-      c_md({s.m, s.n}, dt::f32, tag::ab);
-  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_md, c_md), eng);
-  dnnl::matmul mm(pd);
-  std::vector<float> c(s.m * s.n);
-  dnnl::memory am(a_md, eng, o.af.data()), bm(b_md, eng, o.bf.data()), cm(c_md, eng, c.data());
-  for (auto _ : state) {
-    mm.execute(strm, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
-    strm.wait();
-    benchmark::DoNotOptimize(c.data());
-  }
-  state.SetLabel(pd.impl_info_str());
-  SetOps(state, s);
+  dnnl::primitive_attr attr;
+  attr.set_output_scales(1 << 1, o.b_scales);
+  attr.set_zero_points(DNNL_ARG_SRC, 0, {128});
+  TimeOnednnMatmul(state, s, dnnl::memory::data_type::u8, dnnl::memory::data_type::s8, attr,
+                   o.a.data(), o.b.data());
+}
+
+void BM_OnednnF32(benchmark::State& state, GemmShape s) {
+  Operands o = MakeOperands(s);
+  TimeOnednnMatmul(state, s, dnnl::memory::data_type::f32, dnnl::memory::data_type::f32,
+                   dnnl::primitive_attr(), o.af.data(), o.bf.data());
 }
 
 void BM_EigenF32(benchmark::State& state, GemmShape s) {
