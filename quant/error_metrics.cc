@@ -8,6 +8,47 @@
 
 namespace sinkscope::quant {
 
+void ErrorAccumulator::Add(double r, double a) {
+  const double d = r - a;
+  ++count_;
+  ref_sq_ += r * r;
+  approx_sq_ += a * a;
+  dot_ += r * a;
+  err_sq_ += d * d;
+  max_abs_ = std::max(max_abs_, std::fabs(d));
+  if (std::isnan(d)) max_abs_ = d;
+}
+
+void ErrorAccumulator::Add(const float* reference, const float* approx, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) Add(reference[i], approx[i]);
+}
+
+ErrorMetrics ErrorAccumulator::Finish() const {
+  ErrorMetrics e;
+  e.count = count_;
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  e.mse = count_ > 0 ? err_sq_ / static_cast<double>(count_) : 0.0;
+  e.max_abs_error = max_abs_;
+  if (err_sq_ == 0.0) {
+    e.sqnr_db = kInf;
+  } else {
+    e.sqnr_db = ref_sq_ > 0.0 ? 10.0 * std::log10(ref_sq_ / err_sq_) : -kInf;
+  }
+  if (ref_sq_ == 0.0 && approx_sq_ == 0.0) {
+    e.cosine = 1.0;
+  } else if (ref_sq_ == 0.0 || approx_sq_ == 0.0) {
+    e.cosine = 0.0;
+  } else {
+    e.cosine = dot_ / (std::sqrt(ref_sq_) * std::sqrt(approx_sq_));
+  }
+  if (ref_sq_ > 0.0) {
+    e.rel_fro_error = std::sqrt(err_sq_ / ref_sq_);
+  } else {
+    e.rel_fro_error = err_sq_ == 0.0 ? 0.0 : kInf;
+  }
+  return e;
+}
+
 absl::StatusOr<ErrorMetrics> ComputeErrorMetrics(const ConstTensorView& ref,
                                                  const ConstTensorView& approx) {
   if (ref.shape != approx.shape) {
@@ -16,41 +57,9 @@ absl::StatusOr<ErrorMetrics> ComputeErrorMetrics(const ConstTensorView& ref,
                                                    " != approximation shape ",
                                                    ShapeToString(approx.shape)));
   }
-  ErrorMetrics e;
-  e.count = ref.size();
-  double ref_sq = 0.0, approx_sq = 0.0, dot = 0.0, err_sq = 0.0, max_abs = 0.0;
-  for (int64_t i = 0; i < e.count; ++i) {
-    const double r = ref.data[i];
-    const double a = approx.data[i];
-    const double d = r - a;
-    ref_sq += r * r;
-    approx_sq += a * a;
-    dot += r * a;
-    err_sq += d * d;
-    max_abs = std::max(max_abs, std::fabs(d));
-    if (std::isnan(d)) max_abs = d;
-  }
-  constexpr double kInf = std::numeric_limits<double>::infinity();
-  e.mse = e.count > 0 ? err_sq / static_cast<double>(e.count) : 0.0;
-  e.max_abs_error = max_abs;
-  if (err_sq == 0.0) {
-    e.sqnr_db = kInf;
-  } else {
-    e.sqnr_db = ref_sq > 0.0 ? 10.0 * std::log10(ref_sq / err_sq) : -kInf;
-  }
-  if (ref_sq == 0.0 && approx_sq == 0.0) {
-    e.cosine = 1.0;
-  } else if (ref_sq == 0.0 || approx_sq == 0.0) {
-    e.cosine = 0.0;
-  } else {
-    e.cosine = dot / (std::sqrt(ref_sq) * std::sqrt(approx_sq));
-  }
-  if (ref_sq > 0.0) {
-    e.rel_fro_error = std::sqrt(err_sq / ref_sq);
-  } else {
-    e.rel_fro_error = err_sq == 0.0 ? 0.0 : kInf;
-  }
-  return e;
+  ErrorAccumulator acc;
+  acc.Add(ref.data, approx.data, ref.size());
+  return acc.Finish();
 }
 
 sinkscope::v1::QuantError ToProto(const ErrorMetrics& e, absl::string_view name) {

@@ -35,6 +35,18 @@ struct ErrorMetrics {
   int64_t clipped = 0;      // filled by quantizers: elements clamped to the code range
 };
 
+// Streaming form: feed (reference, approximation) pairs in any number of pieces.
+class ErrorAccumulator {
+ public:
+  void Add(double reference, double approx);
+  void Add(const float* reference, const float* approx, int64_t n);
+  ErrorMetrics Finish() const;
+
+ private:
+  int64_t count_ = 0;
+  double ref_sq_ = 0.0, approx_sq_ = 0.0, dot_ = 0.0, err_sq_ = 0.0, max_abs_ = 0.0;
+};
+
 // Errors: shapes differ. NaN/Inf in either input propagate into the metrics.
 absl::StatusOr<ErrorMetrics> ComputeErrorMetrics(const ConstTensorView& reference,
                                                  const ConstTensorView& approx);

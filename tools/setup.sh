@@ -19,6 +19,7 @@ PACKAGES=(
   libgtest-dev         # GoogleTest 1.12
   libgmock-dev
   libbenchmark-dev     # Google Benchmark 1.7
+  chromium             # headless, for the HTML report test
 )
 
 missing=()

@@ -1,0 +1,69 @@
+// File: analysis/tensor_summary.h
+//
+// tensor_summary.h: the `Summary` of a tensor (moments, quantiles of |x|, outlier counts) from
+// a mergeable accumulator that reads float, bf16 or fp16 data in chunks (never a whole float
+// copy), and the per-channel / per-token outlier profile of a [tokens x channels] tensor.
+//
+//   median_abs, p99_abs, p999_abs, p9999_abs: from MagnitudeSketch (relative error <= alpha);
+//   count_above_k_sigma: elements with |x| > |mean| + k std (a subset of |x - mean| > k std,
+//     the same set when the mean is ~0), counted on the sketch so that it merges exactly;
+//   llm_int8_count: |x| >= threshold (6.0, Dettmers et al. 2022), exact.
+// Non-finite elements are counted in nonfinite_count and left out of everything else.
+//
+// Example:
+//   SummaryBuilder b;
+//   b.Add(view);                      // model::TypedTensorView, any float dtype
+//   sinkscope::v1::Summary s = b.ToProto();
+//   sinkscope::v1::OutlierProfile p = ProfileOutliers(view, /*top_k=*/10);
+#ifndef SINKSCOPE_ANALYSIS_TENSOR_SUMMARY_H_
+#define SINKSCOPE_ANALYSIS_TENSOR_SUMMARY_H_
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "analysis/magnitude_sketch.h"
+#include "analysis/running_stats.h"
+#include "model/dtype.h"
+#include "proto/sinkscope.pb.h"
+
+namespace sinkscope::analysis {
+
+struct SummaryOptions {
+  double k_sigma = 6.0;
+  double llm_int8_threshold = 6.0;
+  double relative_accuracy = MagnitudeSketch::kDefaultRelativeAccuracy;
+};
+
+class SummaryBuilder {
+ public:
+  explicit SummaryBuilder(SummaryOptions options = {});
+
+  void Add(const float* x, int64_t n);
+  void Add(const model::TypedTensorView& view);
+  // Errors when the options differ.
+  absl::Status Merge(const SummaryBuilder& other);
+
+  const RunningStats& stats() const { return stats_; }
+  const MagnitudeSketch& sketch() const { return sketch_; }
+  sinkscope::v1::Summary ToProto() const;
+  // Rebuilds the accumulator from a Summary's mergeable state (moments, sketch, exact counts).
+  static absl::StatusOr<SummaryBuilder> FromProto(const sinkscope::v1::Summary& summary);
+
+ private:
+  SummaryOptions options_;
+  RunningStats stats_;
+  MagnitudeSketch sketch_;
+  int64_t llm_int8_count_ = 0;
+  int64_t nonfinite_ = 0;
+};
+
+sinkscope::v1::Summary Summarize(const model::TypedTensorView& view, SummaryOptions options = {});
+
+// Per-channel (column) and per-token (row) abs-max and rms of a [tokens x channels] tensor, the
+// top_k channels and tokens by abs-max, and the top_k entries by |x| with their coordinates.
+// Rank-1 tensors are one token; higher ranks are [product of leading axes, last axis].
+sinkscope::v1::OutlierProfile ProfileOutliers(const model::TypedTensorView& view, int top_k = 10);
+
+}  // namespace sinkscope::analysis
+
+#endif  // SINKSCOPE_ANALYSIS_TENSOR_SUMMARY_H_

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The report pipeline from the command line: weight_scan (whole and in shards), report_merge,
+# report_view, a binary report decoded by protoc from the .proto alone, exit codes (1 errors,
+# 2 usage) and no partial outputs.
+set -uo pipefail
+make_fixture="$1"; weight_scan="$2"; report_merge="$3"; report_view="$4"; protoc="$5"; proto="$6"
+t="$TEST_TMPDIR"
+fail() { echo "FAIL: $*"; exit 1; }
+expect_code() {  # expect_code CODE CMD...
+  local want="$1"; shift
+  "$@" >"$t/out.txt" 2>"$t/err.txt"
+  local got=$?
+  [ "$got" -eq "$want" ] || { cat "$t/err.txt"; fail "'$*' exited $got, want $want"; }
+}
+
+"$make_fixture" "$t/ckpt.safetensors" || fail "fixture"
+"$weight_scan" --checkpoint="$t/ckpt.safetensors" --out="$t/whole.pb" --json="$t/whole.json" \
+  --textproto="$t/whole.txtpb" >"$t/whole.txt" || fail "weight_scan"
+grep -q "model.layers.0.mlp.down_proj.weight" "$t/whole.txt" || fail "summary lacks a tensor"
+
+# Any language can read the reports: protoc decodes the binary with nothing but the .proto.
+proto_dir=$(dirname "$proto")
+"$protoc" --proto_path="$proto_dir" --decode=sinkscope.v1.Report "$(basename "$proto")" \
+  <"$t/whole.pb" >"$t/decoded.txt" || fail "protoc --decode"
+grep -q 'name: "model.layers.1.self_attn.q_proj.weight"' "$t/decoded.txt" || fail "decoded tensor"
+grep -q 'tool: "weight_scan"' "$t/decoded.txt" || fail "decoded provenance"
+grep -q '"median_abs"' "$t/whole.json" || fail "JSON field names are not snake_case"
+
+# Shards merged equal the whole (compare the text summaries without the provenance line).
+"$weight_scan" --checkpoint="$t/ckpt.safetensors" --shard=0/2 --out="$t/s0.pb" >/dev/null || fail "shard 0"
+"$weight_scan" --checkpoint="$t/ckpt.safetensors" --shard=1/2 --json="$t/s1.json" >/dev/null || fail "shard 1"
+"$report_merge" "$t/s1.json" "$t/s0.pb" --out="$t/merged.pb" >/dev/null || fail "report_merge"
+"$report_view" "$t/merged.pb" | tail -n +2 >"$t/merged.view" || fail "report_view merged"
+"$report_view" "$t/whole.json" | tail -n +2 >"$t/whole.view" || fail "report_view whole"
+diff "$t/merged.view" "$t/whole.view" || fail "merged shards differ from the whole scan"
+"$report_view" "$t/whole.txtpb" --html="$t/whole.html" >/dev/null || fail "report_view --html"
+grep -q "<svg" "$t/whole.html" || fail "no SVG in the HTML report"
+
+# Usage errors exit 2, errors exit 1, and a failed run leaves no output file.
+expect_code 2 "$weight_scan"
+expect_code 2 "$weight_scan" --checkpoint="$t/ckpt.safetensors" --shard=2/2
+expect_code 1 "$weight_scan" --checkpoint="$t/missing.safetensors" --out="$t/missing.pb"
+[ ! -e "$t/missing.pb" ] || fail "partial output left behind"
+expect_code 1 "$weight_scan" --checkpoint="$t/ckpt.safetensors" --out="$t/no/such/dir/x.pb"
+grep -q "does not exist" "$t/err.txt" || fail "unclear unwritable-path error"
+printf 'garbage' >"$t/garbage.safetensors"
+expect_code 1 "$weight_scan" --checkpoint="$t/garbage.safetensors"
+grep -q "garbage.safetensors" "$t/err.txt" || fail "error does not name the file"
+expect_code 1 "$report_view" "$t/garbage.safetensors"
+expect_code 2 "$report_view"
+expect_code 2 "$report_merge"
+expect_code 1 "$report_merge" "$t/s0.pb" "$t/s0.pb"
+echo PASS
