@@ -31,9 +31,16 @@ struct ScaleAndZeroPoint {
 // scheme's code range. A degenerate range gives scale 1 (every value is 0 then).
 ScaleAndZeroPoint ParamsFromRange(float lo, float hi, const QuantScheme& scheme);
 
+// Round half to even without a libm call (vectorisable): exact for |v| < 2^22 in the default
+// rounding mode; larger magnitudes only ever saturate, which they still do.
+inline float RoundHalfEven(float v) {
+  constexpr float kMagic = 12582912.0f;  // 1.5 * 2^23
+  return (v + kMagic) - kMagic;
+}
+
 // Quantization of one value with given parameters: round half to even, then saturate.
 inline int32_t QuantizeValue(float x, ScaleAndZeroPoint p, int32_t qmin, int32_t qmax) {
-  float q = __builtin_nearbyintf(x / p.scale) + static_cast<float>(p.zero_point);
+  float q = RoundHalfEven(x / p.scale) + static_cast<float>(p.zero_point);
   if (q < static_cast<float>(qmin)) q = static_cast<float>(qmin);
   if (q > static_cast<float>(qmax)) q = static_cast<float>(qmax);
   return static_cast<int32_t>(q);

@@ -17,6 +17,7 @@
 #ifndef SINKSCOPE_QUANT_QUANT_PARAMS_H_
 #define SINKSCOPE_QUANT_QUANT_PARAMS_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -49,6 +50,41 @@ struct ParamLayout {
         return (o * groups_along_axis + i / group_size) * inner + j;
     }
     return 0;
+  }
+  // Calls fn(start, length, param, param_stride) over consecutive runs covering the tensor in
+  // row-major order: element start + k uses parameter param + k * param_stride. Runs are as
+  // long as the layout allows (the whole tensor for per-tensor, a row for per-token), so loops
+  // over a run vectorise.
+  template <typename Fn>
+  void ForEachRun(Fn&& fn) const {
+    switch (granularity) {
+      case Granularity::kPerTensor:
+        fn(int64_t{0}, outer * n * inner, int64_t{0}, int64_t{0});
+        return;
+      case Granularity::kPerToken:
+        for (int64_t o = 0; o < outer; ++o) fn(o * n, n, o, int64_t{0});
+        return;
+      case Granularity::kPerChannel:
+        for (int64_t o = 0; o < outer; ++o) {
+          for (int64_t i = 0; i < n; ++i) fn((o * n + i) * inner, inner, i, int64_t{0});
+        }
+        return;
+      case Granularity::kPerGroup:
+        for (int64_t o = 0; o < outer; ++o) {
+          if (inner == 1) {
+            for (int64_t i = 0; i < n; i += group_size) {
+              fn(o * n + i, std::min(group_size, n - i), o * groups_along_axis + i / group_size,
+                 int64_t{0});
+            }
+          } else {
+            for (int64_t i = 0; i < n; ++i) {
+              fn((o * n + i) * inner, inner, (o * groups_along_axis + i / group_size) * inner,
+                 int64_t{1});
+            }
+          }
+        }
+        return;
+    }
   }
   // Parameter of the element at row-major offset `flat`.
   int64_t IndexOfFlat(int64_t flat) const {

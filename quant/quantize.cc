@@ -7,6 +7,55 @@
 
 namespace sinkscope::quant {
 
+namespace {
+
+// Codes of a run sharing (stride 0) or stepping through (stride 1) parameters; returns how many
+// saturated beyond half a step. Vectorises for stride 0.
+int64_t QuantizeRun(const float* x, int64_t len, const float* scales, const int32_t* zps,
+                    int64_t stride, int32_t qmin, int32_t qmax, uint8_t* out) {
+  const float lo = static_cast<float>(qmin), hi = static_cast<float>(qmax);
+  int64_t clipped = 0;
+  if (stride == 0) {  // one scale for the run: the loop vectorises
+    const float scale = scales[0], zp = static_cast<float>(zps[0]);
+    for (int64_t k = 0; k < len; ++k) {
+      const float scaled = x[k] / scale;
+      clipped += (scaled + zp < lo - 0.5f) | (scaled + zp > hi + 0.5f);
+      out[k] = static_cast<uint8_t>(
+          static_cast<int32_t>(std::min(std::max(RoundHalfEven(scaled) + zp, lo), hi)) & 0xff);
+    }
+    return clipped;
+  }
+  for (int64_t k = 0; k < len; ++k) {
+    // As QuantizeValue: round half to even, add the zero point, saturate.
+    const float zp = static_cast<float>(zps[k * stride]);
+    const float scaled = x[k] / scales[k * stride];
+    const float unclamped = scaled + zp;
+    clipped += (unclamped < lo - 0.5f) | (unclamped > hi + 0.5f);
+    const float q = std::min(std::max(RoundHalfEven(scaled) + zp, lo), hi);
+    out[k] = static_cast<uint8_t>(static_cast<int32_t>(q) & 0xff);
+  }
+  return clipped;
+}
+
+absl::StatusOr<QuantizedTensor> QuantizeChecked(const ConstTensorView& t,
+                                                const QuantParams& params) {
+  QuantizedTensor q;
+  q.params = params;
+  q.bytes.resize(t.size());
+  const int32_t qmin = params.scheme.qmin();
+  const int32_t qmax = params.scheme.qmax();
+  int64_t clipped = 0;
+  params.layout.ForEachRun([&](int64_t start, int64_t len, int64_t p, int64_t stride) {
+    clipped += QuantizeRun(t.data + start, len, params.scales.data() + p,
+                           params.zero_points.data() + p, stride, qmin, qmax,
+                           q.bytes.data() + start);
+  });
+  q.clipped = clipped;
+  return q;
+}
+
+}  // namespace
+
 absl::StatusOr<QuantizedTensor> QuantizeWithParams(const ConstTensorView& t,
                                                    const QuantParams& params,
                                                    absl::string_view name) {
@@ -16,50 +65,24 @@ absl::StatusOr<QuantizedTensor> QuantizeWithParams(const ConstTensorView& t,
                                                    ShapeToString(params.shape)));
   }
   if (absl::Status st = CheckFinite(t, name); !st.ok()) return st;
-  QuantizedTensor q;
-  q.params = params;
-  q.bytes.resize(t.size());
-  const ParamLayout& l = params.layout;
-  const int32_t qmin = params.scheme.qmin();
-  const int32_t qmax = params.scheme.qmax();
-  int64_t flat = 0;
-  int64_t clipped = 0;
-  for (int64_t o = 0; o < l.outer; ++o) {
-    for (int64_t i = 0; i < l.n; ++i) {
-      for (int64_t j = 0; j < l.inner; ++j, ++flat) {
-        const ScaleAndZeroPoint p = params.Param(l.Index(o, i, j));
-        const float x = t.data[flat];
-        const int32_t c = QuantizeValue(x, p, qmin, qmax);
-        // Saturated beyond half a step: the value lay outside the representable range.
-        const float unclamped = x / p.scale + static_cast<float>(p.zero_point);
-        clipped += (unclamped < static_cast<float>(qmin) - 0.5f) ||
-                   (unclamped > static_cast<float>(qmax) + 0.5f);
-        q.bytes[flat] = static_cast<uint8_t>(c & 0xff);
-      }
-    }
-  }
-  q.clipped = clipped;
-  return q;
+  return QuantizeChecked(t, params);
 }
 
 absl::StatusOr<QuantizedTensor> Quantize(const ConstTensorView& t, const QuantScheme& scheme,
                                          absl::string_view name) {
-  absl::StatusOr<QuantParams> params = ComputeQuantParams(t, scheme, name);
+  absl::StatusOr<QuantParams> params = ComputeQuantParams(t, scheme, name);  // checks finiteness
   if (!params.ok()) return params.status();
-  return QuantizeWithParams(t, *params, name);
+  return QuantizeChecked(t, *params);
 }
 
 std::vector<float> Dequantize(const QuantizedTensor& q) {
   std::vector<float> out(q.bytes.size());
-  const ParamLayout& l = q.params.layout;
-  int64_t flat = 0;
-  for (int64_t o = 0; o < l.outer; ++o) {
-    for (int64_t i = 0; i < l.n; ++i) {
-      for (int64_t j = 0; j < l.inner; ++j, ++flat) {
-        out[flat] = DequantizeValue(q.code(flat), q.params.Param(l.Index(o, i, j)));
-      }
+  const QuantParams& p = q.params;
+  p.layout.ForEachRun([&](int64_t start, int64_t len, int64_t param, int64_t stride) {
+    for (int64_t k = 0; k < len; ++k) {
+      out[start + k] = DequantizeValue(q.code(start + k), p.Param(param + k * stride));
     }
-  }
+  });
   return out;
 }
 

@@ -1,0 +1,299 @@
+#include "attention/int8_attention.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "quant/calibration.h"
+#include "quant/error_metrics.h"
+#include "quant/int8_gemm.h"
+#include "quant/int8_matrix.h"
+#include "quant/quantize.h"
+
+namespace sinkscope::attention {
+namespace {
+
+using quant::Granularity;
+using quant::QuantScheme;
+
+// Per row of a [rows x cols] matrix: per-token, or per-channel along axis 0.
+bool PerRow(const QuantScheme& s) {
+  return s.granularity == Granularity::kPerToken ||
+         (s.granularity == Granularity::kPerChannel && (s.axis == 0 || s.axis == -2));
+}
+bool PerColumn(const QuantScheme& s) {
+  return s.granularity == Granularity::kPerChannel && (s.axis == 1 || s.axis == -1);
+}
+bool PerTensor(const QuantScheme& s) { return s.granularity == Granularity::kPerTensor; }
+
+absl::Status Unsupported(const char* operand, const QuantScheme& s, const char* allowed) {
+  return absl::InvalidArgumentError(absl::StrCat("attention quant config: ", operand, " scheme '",
+                                                 s.ToString(), "' is not supported (use ",
+                                                 allowed, ")"));
+}
+
+quant::Int8Type TypeOf(const quant::QuantizedTensor& q) {
+  return q.is_signed() ? quant::Int8Type::kS8 : quant::Int8Type::kU8;
+}
+
+// Codes of q [rows x cols] transposed to [cols x rows].
+std::vector<uint8_t> TransposedCodes(const quant::QuantizedTensor& q) {
+  const int64_t rows = q.shape()[0], cols = q.shape()[1];
+  std::vector<uint8_t> t(q.bytes.size());
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) t[c * rows + r] = q.bytes[r * cols + c];
+  }
+  return t;
+}
+
+}  // namespace
+
+std::string AttentionQuantConfig::ToString() const {
+  return absl::StrCat("W ", weights.ToString(), "; X ", activations.ToString(), "; Q ",
+                      query.ToString(), "; K ", key.ToString(), "; V ", value.ToString(), "; P u",
+                      prob_bits, " 1/", (1 << prob_bits) - 1, "; fp32 sink KV ",
+                      keep_sink_kv_fp32);
+}
+
+absl::Status ValidateQuantConfig(const AttentionQuantConfig& c) {
+  for (const QuantScheme* s : {&c.weights, &c.activations, &c.query, &c.key, &c.value}) {
+    if (absl::Status st = quant::ValidateScheme(*s); !st.ok()) return st;
+  }
+  if (!PerTensor(c.weights) && !PerColumn(c.weights)) {
+    return Unsupported("weights", c.weights, "per-tensor or per-channel axis 1 of W^T");
+  }
+  if (!PerTensor(c.activations) && !PerRow(c.activations)) {
+    return Unsupported("activations", c.activations, "per-tensor or per-token");
+  }
+  if (!PerTensor(c.query) && !PerRow(c.query)) {
+    return Unsupported("query", c.query, "per-tensor or per-token");
+  }
+  for (const auto& [name, s] : {std::pair<const char*, const QuantScheme*>{"key", &c.key},
+                                {"value", &c.value}}) {
+    if (!PerTensor(*s) && !PerRow(*s) && !PerColumn(*s)) {
+      return Unsupported(name, *s, "per-tensor, per-token or per-channel axis 1");
+    }
+  }
+  if (c.prob_bits < 2 || c.prob_bits > 8) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("attention quant config: prob_bits must be in 2..8, got ", c.prob_bits));
+  }
+  if (c.keep_sink_kv_fp32 < 0) {
+    return absl::InvalidArgumentError("attention quant config: keep_sink_kv_fp32 must be >= 0");
+  }
+  return absl::OkStatus();
+}
+
+class Int8Attention::Backend : public MatmulBackend {
+ public:
+  Backend(const AttentionQuantConfig& config) : c_(config) {}
+
+  absl::Status Prepare(const AttentionWeights& w) {
+    const std::array<const FloatMatrix*, 4> ws = {&w.wq, &w.wk, &w.wv, &w.wo};
+    const char* names[] = {"q_proj.weight", "k_proj.weight", "v_proj.weight", "o_proj.weight"};
+    for (int i = 0; i < 4; ++i) {
+      const FloatMatrix wt = ws[i]->transpose();  // [in x out]
+      absl::StatusOr<quant::QuantizedTensor> q = quant::Quantize(quant::ViewOf(wt), c_.weights, names[i]);
+      if (!q.ok()) return q.status();
+      absl::StatusOr<quant::GemmOperand> op = quant::GemmOperandFrom(*q, quant::GemmSide::kB);
+      if (!op.ok()) return op.status();
+      absl::StatusOr<std::unique_ptr<quant::Int8Gemm>> g = quant::Int8Gemm::Create(*op);
+      if (!g.ok()) return g.status();
+      proj_[i] = *std::move(g);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Project(Projection which, const FloatMatrix& x, FloatMatrix* out) override {
+    absl::StatusOr<quant::QuantizedTensor> qx =
+        quant::Quantize(quant::ViewOf(x), c_.activations, "activations");
+    if (!qx.ok()) return qx.status();
+    absl::StatusOr<quant::GemmOperand> a = quant::GemmOperandFrom(*qx, quant::GemmSide::kA);
+    if (!a.ok()) return a.status();
+    return proj_[static_cast<int>(which)]->Run(*a, out);
+  }
+
+  absl::Status Scores(const FloatMatrix& q, const FloatMatrix& k, FloatMatrix* out) override {
+    const int64_t keys = k.rows(), n = std::min<int64_t>(c_.keep_sink_kv_fp32, keys);
+    out->resize(q.rows(), keys);
+    if (n > 0) out->leftCols(n).noalias() = q * k.topRows(n).transpose();
+    if (n == keys) return absl::OkStatus();
+    const FloatMatrix kr = k.bottomRows(keys - n);
+    absl::StatusOr<quant::QuantizedTensor> qk = quant::Quantize(quant::ViewOf(kr), c_.key, "K");
+    if (!qk.ok()) return qk.status();
+    const std::vector<uint8_t> kt = TransposedCodes(*qk);  // [D x keys']
+    quant::GemmOperand b;
+    b.matrix = {kt.data(), TypeOf(*qk), kr.cols(), kr.rows()};
+    FloatMatrix a_src;
+    const bool fold = PerColumn(c_.key);  // scales along D, the reduction axis
+    if (fold) {
+      // Q~ = Q diag(s_K): the K scales move into Q; B keeps raw codes (scale 1, zero point 0).
+      Eigen::RowVectorXf s(kr.cols());
+      for (int64_t d = 0; d < kr.cols(); ++d) s(d) = qk->params.scales[d];
+      a_src = q.array().rowwise() * s.array();
+      b.quant.scales = {1.0f};
+      b.quant.zero_points = {0};
+    } else {
+      b.quant.scales = qk->params.scales;  // per key (column of K^T) or one
+      b.quant.zero_points = qk->params.zero_points;
+    }
+    absl::StatusOr<quant::QuantizedTensor> qa =
+        quant::Quantize(quant::ViewOf(fold ? a_src : q), c_.query, "Q");
+    if (!qa.ok()) return qa.status();
+    absl::StatusOr<quant::GemmOperand> a = quant::GemmOperandFrom(*qa, quant::GemmSide::kA);
+    if (!a.ok()) return a.status();
+    absl::StatusOr<std::unique_ptr<quant::Int8Gemm>> g = quant::Int8Gemm::Create(b);
+    if (!g.ok()) return g.status();
+    FloatMatrix* dst = n == 0 ? out : &part_;
+    if (absl::Status st = (*g)->Run(*a, dst); !st.ok()) return st;
+    if (fold && !c_.key.symmetric) {
+      // sum_d Q~[t,d] (code - z_d) = GEMM - sum_d Q~[t,d] z_d, with Q~ as quantized.
+      Eigen::VectorXf z(kr.cols());
+      for (int64_t d = 0; d < kr.cols(); ++d) z(d) = static_cast<float>(qk->params.zero_points[d]);
+      const Eigen::VectorXf corr = quant::DequantizeMatrix(*qa) * z;
+      dst->colwise() -= corr;
+    }
+    if (n > 0) out->rightCols(keys - n) = part_;
+    return absl::OkStatus();
+  }
+
+  absl::Status Mix(const FloatMatrix& p, const FloatMatrix& v, FloatMatrix* out) override {
+    const int64_t keys = v.rows(), n = std::min<int64_t>(c_.keep_sink_kv_fp32, keys);
+    const int64_t kr = keys - n, rows = p.rows();
+    if (n > 0) {
+      out->noalias() = p.leftCols(n) * v.topRows(n);
+    } else {
+      out->setZero(rows, v.cols());
+    }
+    if (kr == 0) return absl::OkStatus();
+    const FloatMatrix vr = v.bottomRows(kr);
+    absl::StatusOr<quant::QuantizedTensor> qv = quant::Quantize(quant::ViewOf(vr), c_.value, "V");
+    if (!qv.ok()) return qv.status();
+    const bool fold = PerRow(c_.value);  // scales along the keys, the reduction axis
+    quant::GemmOperand b;
+    b.matrix = {qv->bytes.data(), TypeOf(*qv), vr.rows(), vr.cols()};
+    // P~ = P diag(r): r = s_V / max s_V when folding V's per-key scales (P~ stays in [0, 1]);
+    // B then keeps raw codes with the scale max s_V.
+    Eigen::RowVectorXf r = Eigen::RowVectorXf::Ones(kr);
+    if (fold) {
+      const float s_max = *std::max_element(qv->params.scales.begin(), qv->params.scales.end());
+      for (int64_t j = 0; j < kr; ++j) r(j) = qv->params.scales[j] / s_max;
+      b.quant.scales = {s_max};
+      b.quant.zero_points = {0};
+    } else {
+      b.quant.scales = qv->params.scales;
+      b.quant.zero_points = qv->params.zero_points;
+    }
+    // P~ codes with the fixed scale 1 / (2^bits - 1), in one pass over P.
+    const float levels = static_cast<float>((1 << c_.prob_bits) - 1);
+    const Eigen::RowVectorXf factor = r * levels;
+    codes_.resize(rows * kr);
+    for (int64_t t = 0; t < rows; ++t) {
+      const float* src = p.data() + t * keys + n;
+      uint8_t* dst = codes_.data() + t * kr;
+      for (int64_t j = 0; j < kr; ++j) {
+        const float c = quant::RoundHalfEven(src[j] * factor(j));
+        dst[j] = static_cast<uint8_t>(std::min(std::max(c, 0.0f), levels));
+      }
+    }
+    quant::GemmOperand a;
+    a.matrix = {codes_.data(), quant::Int8Type::kU8, rows, kr};
+    a.quant.scales = {1.0f / levels};
+    a.quant.zero_points = {0};
+    absl::StatusOr<std::unique_ptr<quant::Int8Gemm>> g = quant::Int8Gemm::Create(b);
+    if (!g.ok()) return g.status();
+    if (absl::Status st = (*g)->Run(a, &part_); !st.ok()) return st;
+    if (fold && !c_.value.symmetric) {
+      // s_max sum_j P~[t,j] (code - z_j) = GEMM - s_max sum_j P~[t,j] z_j, P~ as quantized.
+      Eigen::VectorXf z(kr);
+      for (int64_t j = 0; j < kr; ++j) z(j) = static_cast<float>(qv->params.zero_points[j]);
+      const float step = b.quant.scales[0] / levels;
+      for (int64_t t = 0; t < rows; ++t) {
+        double acc = 0.0;
+        for (int64_t j = 0; j < kr; ++j) acc += codes_[t * kr + j] * static_cast<double>(z(j));
+        part_.row(t).array() -= static_cast<float>(acc) * step;
+      }
+    }
+    *out += part_;
+    return absl::OkStatus();
+  }
+
+  std::string Name() const override { return "int8_onednn"; }
+
+  std::string Description() const {
+    return absl::StrCat(proj_[0]->impl_name(), " ", quant::MitigationName(proj_[0]->mitigation()));
+  }
+
+ private:
+  AttentionQuantConfig c_;
+  std::array<std::unique_ptr<quant::Int8Gemm>, 4> proj_;
+  FloatMatrix part_;             // reused: int8 part of a product
+  std::vector<uint8_t> codes_;   // reused: P~ codes
+};
+
+absl::StatusOr<Int8Attention> Int8Attention::Create(const AttentionSpec& spec,
+                                                    AttentionWeights weights,
+                                                    const AttentionQuantConfig& config) {
+  if (absl::Status st = ValidateWeights(spec, weights); !st.ok()) return st;
+  if (absl::Status st = ValidateQuantConfig(config); !st.ok()) return st;
+  Int8Attention layer;
+  layer.spec_ = spec;
+  layer.config_ = config;
+  layer.weights_ = std::make_shared<const AttentionWeights>(std::move(weights));
+  layer.backend_ = std::make_shared<Backend>(config);
+  if (absl::Status st = layer.backend_->Prepare(*layer.weights_); !st.ok()) return st;
+  return layer;
+}
+
+absl::StatusOr<FloatMatrix> Int8Attention::Forward(const FloatMatrix& x,
+                                                   AttentionIntermediates* inter) const {
+  return RunAttentionLayer(spec_, *weights_, *backend_, x, inter);
+}
+
+std::string Int8Attention::gemm_description() const { return backend_->Description(); }
+
+absl::StatusOr<Int8Comparison> CompareInt8(const ReferenceAttention& reference,
+                                           const Int8Attention& int8, const FloatMatrix& x) {
+  AttentionIntermediates ri, qi;
+  Int8Comparison c;
+  absl::StatusOr<FloatMatrix> r = reference.Forward(x, &ri);
+  if (!r.ok()) return r.status();
+  absl::StatusOr<FloatMatrix> q = int8.Forward(x, &qi);
+  if (!q.ok()) return q.status();
+  c.reference = *std::move(r);
+  c.int8 = *std::move(q);
+  const auto stage = [&](const char* name, const auto& add) {
+    quant::ErrorAccumulator acc;
+    add(&acc);
+    sinkscope::v1::QuantError e = quant::ToProto(acc.Finish(), name);
+    e.set_path("int8");
+    *e.mutable_scheme() = quant::ToProto(int8.config().activations);
+    *e.mutable_weight_scheme() = quant::ToProto(int8.config().weights);
+    c.stages.push_back(std::move(e));
+  };
+  const auto whole = [](const FloatMatrix& a, const FloatMatrix& b) {
+    return [&a, &b](quant::ErrorAccumulator* acc) { acc->Add(a.data(), b.data(), a.size()); };
+  };
+  stage("q_proj", whole(ri.q, qi.q));
+  stage("k_proj", whole(ri.k, qi.k));
+  stage("v_proj", whole(ri.v, qi.v));
+  stage("logits", [&](quant::ErrorAccumulator* acc) {
+    for (size_t h = 0; h < ri.logits.size(); ++h) {
+      for (int64_t i = 0; i < ri.logits[h].size(); ++i) {
+        const float a = ri.logits[h].data()[i];
+        if (std::isfinite(a)) acc->Add(a, qi.logits[h].data()[i]);  // visible entries only
+      }
+    }
+  });
+  stage("probs", [&](quant::ErrorAccumulator* acc) {
+    for (size_t h = 0; h < ri.probs.size(); ++h) {
+      acc->Add(ri.probs[h].data(), qi.probs[h].data(), ri.probs[h].size());
+    }
+  });
+  stage("heads", whole(ri.heads, qi.heads));
+  stage("output", whole(c.reference, c.int8));
+  return c;
+}
+
+}  // namespace sinkscope::attention

@@ -1,0 +1,153 @@
+// attention_benchmark: one attention layer's throughput (tokens/s), T in {512, 2048},
+// d_model 1024, 16 heads (MHA) and 16/4 (GQA), causal, 1 thread: Int8Attention vs
+// ReferenceAttention (Eigen fp32) vs the same layer on oneDNN fp32 matmuls. Prints the ratios
+// of median times at the end.
+//
+// Usage: bazel run //bench:attention_benchmark
+//        DNNL_MAX_CPU_ISA=AVX2 bazel run //bench:attention_benchmark   (a CPU without VNNI)
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "attention/int8_attention.h"
+#include "attention/onednn_f32_backend.h"
+#include "attention/reference_attention.h"
+#include "benchmark/benchmark.h"
+#include "quant/int8_gemm.h"
+
+namespace sinkscope::attention {
+namespace {
+
+struct Config {
+  int64_t tokens;
+  int kv_heads;
+  std::string name;
+};
+
+const std::vector<Config>& Configs() {
+  static const auto* c = new std::vector<Config>{
+      {512, 16, "T512_mha"}, {2048, 16, "T2048_mha"}, {512, 4, "T512_gqa"}, {2048, 4, "T2048_gqa"}};
+  return *c;
+}
+
+AttentionSpec Spec(const Config& c) {
+  AttentionSpec s;
+  s.d_model = 1024;
+  s.num_heads = 16;
+  s.num_kv_heads = c.kv_heads;
+  s.head_dim = 64;
+  s.rope_theta = 10000.0f;
+  return s;
+}
+
+FloatMatrix Input(int64_t T, int d) {
+  std::mt19937 rng(1);
+  std::normal_distribution<float> n(0.0f, 1.0f);
+  FloatMatrix x(T, d);
+  for (int64_t i = 0; i < x.size(); ++i) x.data()[i] = n(rng);
+  return x;
+}
+
+void Finish(benchmark::State& state, const Config& c) {
+  state.counters["tokens/s"] =
+      benchmark::Counter(static_cast<double>(c.tokens), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_Reference(benchmark::State& state, Config c) {
+  const AttentionSpec s = Spec(c);
+  absl::StatusOr<ReferenceAttention> layer = ReferenceAttention::Create(s, RandomAttentionWeights(s, 2));
+  const FloatMatrix x = Input(c.tokens, s.d_model);
+  for (auto _ : state) {
+    absl::StatusOr<FloatMatrix> y = layer->Forward(x);
+    benchmark::DoNotOptimize(y->data());
+  }
+  Finish(state, c);
+}
+
+void BM_OnednnF32(benchmark::State& state, Config c) {
+  const AttentionSpec s = Spec(c);
+  const AttentionWeights w = RandomAttentionWeights(s, 2);
+  OnednnF32Backend backend(w);
+  const FloatMatrix x = Input(c.tokens, s.d_model);
+  for (auto _ : state) {
+    absl::StatusOr<FloatMatrix> y = RunAttentionLayer(s, w, backend, x, nullptr);
+    benchmark::DoNotOptimize(y->data());
+  }
+  Finish(state, c);
+}
+
+void BM_Int8(benchmark::State& state, Config c) {
+  const AttentionSpec s = Spec(c);
+  absl::StatusOr<Int8Attention> layer = Int8Attention::Create(s, RandomAttentionWeights(s, 2));
+  const FloatMatrix x = Input(c.tokens, s.d_model);
+  for (auto _ : state) {
+    absl::StatusOr<FloatMatrix> y = layer->Forward(x);
+    benchmark::DoNotOptimize(y->data());
+  }
+  state.SetLabel(layer->gemm_description());
+  Finish(state, c);
+}
+
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& r : runs) {
+      if (r.run_type == Run::RT_Iteration && !r.error_occurred) {
+        seconds_[r.run_name.function_name].push_back(r.GetAdjustedRealTime());
+      }
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+  double Median(const std::string& name) const {
+    auto it = seconds_.find(name);
+    if (it == seconds_.end()) return 0.0;
+    std::vector<double> t = it->second;
+    std::sort(t.begin(), t.end());
+    return t[t.size() / 2];
+  }
+
+ private:
+  std::map<std::string, std::vector<double>> seconds_;
+};
+
+}  // namespace
+}  // namespace sinkscope::attention
+
+int main(int argc, char** argv) {
+  namespace sa = sinkscope::attention;
+  omp_set_num_threads(1);
+  Eigen::setNbThreads(1);
+  std::vector<char*> args = {argv[0]};
+  char reps[] = "--benchmark_repetitions=3";
+  args.push_back(reps);
+  for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
+  int n = static_cast<int>(args.size());
+  benchmark::Initialize(&n, args.data());
+  if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 2;
+  for (const sa::Config& c : sa::Configs()) {
+    benchmark::RegisterBenchmark(("reference_fp32/" + c.name).c_str(), sa::BM_Reference, c)
+        ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
+    benchmark::RegisterBenchmark(("onednn_fp32/" + c.name).c_str(), sa::BM_OnednnF32, c)
+        ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
+    benchmark::RegisterBenchmark(("int8/" + c.name).c_str(), sa::BM_Int8, c)
+        ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
+  }
+  sa::RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  std::printf("\nISA %s, 1 thread. Speed ratios time(baseline) / time(int8) (>1: int8 faster):\n",
+              sinkscope::quant::EffectiveCpuIsaName().c_str());
+  std::printf("%-12s %18s %18s\n", "config", "int8 vs Eigen fp32", "int8 vs oneDNN fp32");
+  for (const sa::Config& c : sa::Configs()) {
+    const double t8 = reporter.Median("int8/" + c.name);
+    std::printf("%-12s %18.2f %18.2f\n", c.name.c_str(),
+                t8 > 0 ? reporter.Median("reference_fp32/" + c.name) / t8 : 0.0,
+                t8 > 0 ? reporter.Median("onednn_fp32/" + c.name) / t8 : 0.0);
+  }
+  benchmark::Shutdown();
+  return 0;
+}
