@@ -44,19 +44,26 @@ absl::Status EigenBackend::Project(Projection which, const FloatMatrix& x, Float
   return absl::OkStatus();
 }
 
-absl::Status EigenBackend::Scores(const FloatMatrix& q, const FloatMatrix& k, FloatMatrix* out) {
-  out->noalias() = q * k.transpose();
+absl::Status EigenBackend::SetKeysValues(const FloatMatrix& k, const FloatMatrix& v) {
+  k_ = &k;
+  v_ = &v;
   return absl::OkStatus();
 }
 
-absl::Status EigenBackend::Mix(const FloatMatrix& p, const FloatMatrix& v, FloatMatrix* out) {
-  out->noalias() = p * v;
+absl::Status EigenBackend::Scores(const FloatMatrix& q, FloatMatrix* out) {
+  out->noalias() = q * k_->transpose();
+  return absl::OkStatus();
+}
+
+absl::Status EigenBackend::Mix(const FloatMatrix& p, FloatMatrix* out) {
+  out->noalias() = p * *v_;
   return absl::OkStatus();
 }
 
 absl::StatusOr<FloatMatrix> RunAttentionLayer(const AttentionSpec& s, const AttentionWeights& w,
                                               MatmulBackend& backend, const FloatMatrix& x,
-                                              AttentionIntermediates* inter) {
+                                              AttentionIntermediates* inter,
+                                              int64_t query_block_rows) {
   if (x.cols() != s.d_model) {
     return absl::InvalidArgumentError(absl::StrCat("attention input has ", x.cols(),
                                                    " columns, d_model is ", s.d_model));
@@ -120,63 +127,84 @@ absl::StatusOr<FloatMatrix> RunAttentionLayer(const AttentionSpec& s, const Atte
     inter->probs.assign(H, FloatMatrix());
     inter->slot_mass.setZero(H, T);
   }
+  if (inter != nullptr) {
+    for (int h = 0; h < H; ++h) {
+      inter->logits[h].resize(T, keys);
+      inter->probs[h].resize(T, keys);
+    }
+  }
   const float scale = s.scale();
   FloatMatrix heads(T, int64_t{H} * D);
-  FloatMatrix qg(int64_t{G} * T, D), kh, vh, p, o;  // p and o are reused across kv heads
+  // Queries go in blocks of `block` rows (times the group's G heads), so that the score block
+  // stays about kBlockFloats floats, in cache, whatever T is.
+  constexpr int64_t kBlockFloats = int64_t{1} << 20;
+  const int64_t block = std::min<int64_t>(
+      std::max<int64_t>(T, 1),
+      query_block_rows > 0 ? query_block_rows
+                           : std::max<int64_t>(16, kBlockFloats / (int64_t{G} * keys)));
+  FloatMatrix kh, vh, qg, p, o;  // reused across blocks and kv heads
   for (int g = 0; g < KVH; ++g) {
     kh = K.middleCols(int64_t{g} * D, D);
     vh = V.middleCols(int64_t{g} * D, D);
-    for (int m = 0; m < G; ++m) qg.middleRows(int64_t{m} * T, T) = q.middleCols(int64_t{g * G + m} * D, D);
-    if (absl::Status st = backend.Scores(qg, kh, &p); !st.ok()) return st;
-    if (absl::Status st = CheckShape("scores", p, int64_t{G} * T, keys); !st.ok()) return st;
-    for (int m = 0; m < G; ++m) {
-      const int h = g * G + m;
-      SoftmaxParams sp;
-      sp.variant = s.variant;
-      sp.sink_logit = s.variant == Variant::kSinkLogit ? w.sinks(h) : 0.0f;
-      sp.zeta = s.clip_zeta;
-      sp.gamma = s.clip_gamma;
-      for (int64_t t = 0; t < T; ++t) {
-        float* row = p.data() + (int64_t{m} * T + t) * keys;
-        // Visible sequence keys form one range [lo, hi] for every mask kind.
-        const int64_t hi = s.mask == MaskKind::kNone ? T - 1 : t;
-        const int64_t lo = s.mask == MaskKind::kSliding ? std::max<int64_t>(0, t - s.window + 1) : 0;
-        Eigen::Map<Eigen::ArrayXf> r(row, keys);
-        constexpr float kMasked = -std::numeric_limits<float>::infinity();
-        r.head(prefix) *= scale;
-        r.segment(prefix, lo).setConstant(kMasked);
-        r.segment(prefix + lo, hi - lo + 1) *= scale;
-        r.tail(T - 1 - hi).setConstant(kMasked);
-        if (inter != nullptr && t == 0) inter->logits[h].resize(T, keys);
-        if (inter != nullptr) {
-          std::copy(row, row + keys, inter->logits[h].data() + t * keys);
-        }
-        // Only the visible keys need the softmax: the prefix and [lo, hi] are contiguous when
-        // lo == 0 (causal, no mask) or when there is no prefix (sliding window).
-        float outside;
-        if (lo == 0 || prefix == 0) {
-          const int64_t first = lo == 0 ? 0 : prefix + lo;
-          const int64_t last = prefix + hi;  // inclusive
-          outside = VariantSoftmaxRow(row + first, last - first + 1, sp);
-          r.head(first).setZero();  // (clipped softmax: clip(gamma <= 0) of 0 is 0 too)
-          r.tail(keys - 1 - last).setZero();
-        } else {
-          outside = VariantSoftmaxRow(row, keys, sp);
-        }
-        if (inter != nullptr) {
-          for (int j = 0; j < prefix; ++j) outside += row[j];
-          inter->slot_mass(h, t) = outside;
+    if (absl::Status st = backend.SetKeysValues(kh, vh); !st.ok()) return st;
+    for (int64_t t0 = 0; t0 < T; t0 += block) {
+      const int64_t B = std::min(block, T - t0);
+      qg.resize(int64_t{G} * B, D);
+      for (int m = 0; m < G; ++m) {
+        qg.middleRows(int64_t{m} * B, B) = q.block(t0, int64_t{g * G + m} * D, B, D);
+      }
+      if (absl::Status st = backend.Scores(qg, &p); !st.ok()) return st;
+      if (absl::Status st = CheckShape("scores", p, int64_t{G} * B, keys); !st.ok()) return st;
+      for (int m = 0; m < G; ++m) {
+        const int h = g * G + m;
+        SoftmaxParams sp;
+        sp.variant = s.variant;
+        sp.sink_logit = s.variant == Variant::kSinkLogit ? w.sinks(h) : 0.0f;
+        sp.zeta = s.clip_zeta;
+        sp.gamma = s.clip_gamma;
+        for (int64_t b = 0; b < B; ++b) {
+          const int64_t t = t0 + b;
+          float* row = p.data() + (int64_t{m} * B + b) * keys;
+          // Visible sequence keys form one range [lo, hi] for every mask kind.
+          const int64_t hi = s.mask == MaskKind::kNone ? T - 1 : t;
+          const int64_t lo =
+              s.mask == MaskKind::kSliding ? std::max<int64_t>(0, t - s.window + 1) : 0;
+          Eigen::Map<Eigen::ArrayXf> r(row, keys);
+          constexpr float kMasked = -std::numeric_limits<float>::infinity();
+          r.head(prefix) *= scale;
+          r.segment(prefix, lo).setConstant(kMasked);
+          r.segment(prefix + lo, hi - lo + 1) *= scale;
+          r.tail(T - 1 - hi).setConstant(kMasked);
+          if (inter != nullptr) std::copy(row, row + keys, inter->logits[h].data() + t * keys);
+          // Only the visible keys need the softmax: the prefix and [lo, hi] are contiguous when
+          // lo == 0 (causal, no mask) or when there is no prefix (sliding window).
+          float outside;
+          if (lo == 0 || prefix == 0) {
+            const int64_t first = lo == 0 ? 0 : prefix + lo;
+            const int64_t last = prefix + hi;  // inclusive
+            outside = VariantSoftmaxRow(row + first, last - first + 1, sp);
+            r.head(first).setZero();  // (clipped softmax: clip(gamma <= 0) of 0 is 0 too)
+            r.tail(keys - 1 - last).setZero();
+          } else {
+            outside = VariantSoftmaxRow(row, keys, sp);
+          }
+          if (inter != nullptr) {
+            for (int j = 0; j < prefix; ++j) outside += row[j];
+            inter->slot_mass(h, t) = outside;
+            std::copy(row, row + keys, inter->probs[h].data() + t * keys);
+          }
         }
       }
-      if (inter != nullptr) inter->probs[h] = p.middleRows(int64_t{m} * T, T);
-    }
-    if (absl::Status st = backend.Mix(p, vh, &o); !st.ok()) return st;
-    if (absl::Status st = CheckShape("P V", o, int64_t{G} * T, D); !st.ok()) return st;
-    for (int m = 0; m < G; ++m) {
-      const int h = g * G + m;
-      auto dst = heads.middleCols(int64_t{h} * D, D);
-      dst = o.middleRows(int64_t{m} * T, T);
-      if (s.variant == Variant::kGated) dst.array().colwise() *= gates.col(h).array();
+      if (absl::Status st = backend.Mix(p, &o); !st.ok()) return st;
+      if (absl::Status st = CheckShape("P V", o, int64_t{G} * B, D); !st.ok()) return st;
+      for (int m = 0; m < G; ++m) {
+        const int h = g * G + m;
+        auto dst = heads.block(t0, int64_t{h} * D, B, D);
+        dst = o.middleRows(int64_t{m} * B, B);
+        if (s.variant == Variant::kGated) {
+          dst.array().colwise() *= gates.col(h).segment(t0, B).array();
+        }
+      }
     }
   }
   FloatMatrix y;

@@ -28,16 +28,19 @@ namespace sinkscope::attention {
 enum class Projection { kQ, kK, kV, kO };
 
 // Each product writes into *out, resizing it; a caller that passes the same matrix again reuses
-// its storage (the T x T score buffers are large).
+// its storage. The layer sets one kv head's keys and values, then runs Scores and Mix for blocks
+// of queries against them, so a backend prepares (quantizes) K and V once per head.
 class MatmulBackend {
  public:
   virtual ~MatmulBackend() = default;
   // x W^T for the projection's weight (the caller adds the bias).
   virtual absl::Status Project(Projection which, const FloatMatrix& x, FloatMatrix* out) = 0;
-  // Q K^T (unscaled): q [rows x D], k [keys x D].
-  virtual absl::Status Scores(const FloatMatrix& q, const FloatMatrix& k, FloatMatrix* out) = 0;
-  // P V: p [rows x keys], v [keys x D].
-  virtual absl::Status Mix(const FloatMatrix& p, const FloatMatrix& v, FloatMatrix* out) = 0;
+  // k, v [keys x D] for the following Scores / Mix; they outlive those calls.
+  virtual absl::Status SetKeysValues(const FloatMatrix& k, const FloatMatrix& v) = 0;
+  // Q K^T (unscaled): q [rows x D] -> [rows x keys].
+  virtual absl::Status Scores(const FloatMatrix& q, FloatMatrix* out) = 0;
+  // P V: p [rows x keys] -> [rows x D].
+  virtual absl::Status Mix(const FloatMatrix& p, FloatMatrix* out) = 0;
   virtual std::string Name() const = 0;
 };
 
@@ -46,12 +49,15 @@ class EigenBackend : public MatmulBackend {
  public:
   explicit EigenBackend(const AttentionWeights& weights) : w_(weights) {}
   absl::Status Project(Projection which, const FloatMatrix& x, FloatMatrix* out) override;
-  absl::Status Scores(const FloatMatrix& q, const FloatMatrix& k, FloatMatrix* out) override;
-  absl::Status Mix(const FloatMatrix& p, const FloatMatrix& v, FloatMatrix* out) override;
+  absl::Status SetKeysValues(const FloatMatrix& k, const FloatMatrix& v) override;
+  absl::Status Scores(const FloatMatrix& q, FloatMatrix* out) override;
+  absl::Status Mix(const FloatMatrix& p, FloatMatrix* out) override;
   std::string Name() const override { return "eigen_fp32"; }
 
  private:
   const AttentionWeights& w_;
+  const FloatMatrix* k_ = nullptr;
+  const FloatMatrix* v_ = nullptr;
 };
 
 struct AttentionIntermediates {
@@ -64,11 +70,14 @@ struct AttentionIntermediates {
   FloatMatrix heads;                // [T x H*D]: per-head outputs (gated), before o_proj
 };
 
-// x [T x d_model] -> y [T x d_model]. `intermediates` may be null. Errors: shapes, weights.
+// x [T x d_model] -> y [T x d_model]. `intermediates` may be null. Queries are processed in
+// blocks of `query_block_rows` rows (0: chosen so that a score block holds ~1M floats); with
+// per-tensor Q scales the int8 backend calibrates per block. Errors: shapes, weights.
 absl::StatusOr<FloatMatrix> RunAttentionLayer(const AttentionSpec& spec,
                                               const AttentionWeights& weights,
                                               MatmulBackend& backend, const FloatMatrix& x,
-                                              AttentionIntermediates* intermediates);
+                                              AttentionIntermediates* intermediates,
+                                              int64_t query_block_rows = 0);
 
 // Whether sequence key r is visible to sequence query t under the spec's mask.
 inline bool KeyVisible(const AttentionSpec& s, int64_t t, int64_t r) {

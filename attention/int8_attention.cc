@@ -114,86 +114,107 @@ class Int8Attention::Backend : public MatmulBackend {
     return proj_[static_cast<int>(which)]->Run(*a, out);
   }
 
-  absl::Status Scores(const FloatMatrix& q, const FloatMatrix& k, FloatMatrix* out) override {
-    const int64_t keys = k.rows(), n = std::min<int64_t>(c_.keep_sink_kv_fp32, keys);
-    out->resize(q.rows(), keys);
-    if (n > 0) out->leftCols(n).noalias() = q * k.topRows(n).transpose();
-    if (n == keys) return absl::OkStatus();
-    const FloatMatrix kr = k.bottomRows(keys - n);
-    absl::StatusOr<quant::QuantizedTensor> qk = quant::Quantize(quant::ViewOf(kr), c_.key, "K");
+  // Quantizes this kv head's K and V once and prepares their GEMMs.
+  absl::Status SetKeysValues(const FloatMatrix& k, const FloatMatrix& v) override {
+    keys_ = k.rows();
+    n_fp32_ = std::min<int64_t>(c_.keep_sink_kv_fp32, keys_);
+    k_fp32_ = k.topRows(n_fp32_);
+    v_fp32_ = v.topRows(n_fp32_);
+    const int64_t kr = keys_ - n_fp32_;
+    scores_gemm_.reset();
+    mix_gemm_.reset();
+    if (kr == 0) return absl::OkStatus();
+    const FloatMatrix krm = k.bottomRows(kr), vrm = v.bottomRows(kr);
+    // K: B = K^T [D x keys']. Per-channel scales lie along D, the reduction axis: they go into Q
+    // (Q~ = Q diag(s_K)) and B keeps raw codes; asymmetric zero points become a row correction.
+    absl::StatusOr<quant::QuantizedTensor> qk = quant::Quantize(quant::ViewOf(krm), c_.key, "K");
     if (!qk.ok()) return qk.status();
-    const std::vector<uint8_t> kt = TransposedCodes(*qk);  // [D x keys']
-    quant::GemmOperand b;
-    b.matrix = {kt.data(), TypeOf(*qk), kr.cols(), kr.rows()};
-    FloatMatrix a_src;
-    const bool fold = PerColumn(c_.key);  // scales along D, the reduction axis
-    if (fold) {
-      // Q~ = Q diag(s_K): the K scales move into Q; B keeps raw codes (scale 1, zero point 0).
-      Eigen::RowVectorXf s(kr.cols());
-      for (int64_t d = 0; d < kr.cols(); ++d) s(d) = qk->params.scales[d];
-      a_src = q.array().rowwise() * s.array();
-      b.quant.scales = {1.0f};
-      b.quant.zero_points = {0};
+    const std::vector<uint8_t> kt = TransposedCodes(*qk);
+    quant::GemmOperand bk;
+    bk.matrix = {kt.data(), TypeOf(*qk), krm.cols(), krm.rows()};
+    fold_k_ = PerColumn(c_.key);
+    if (fold_k_) {
+      s_k_.resize(krm.cols());
+      z_k_.resize(krm.cols());
+      for (int64_t d = 0; d < krm.cols(); ++d) {
+        s_k_(d) = qk->params.scales[d];
+        z_k_(d) = static_cast<float>(qk->params.zero_points[d]);
+      }
+      bk.quant.scales = {1.0f};
+      bk.quant.zero_points = {0};
     } else {
-      b.quant.scales = qk->params.scales;  // per key (column of K^T) or one
-      b.quant.zero_points = qk->params.zero_points;
+      bk.quant.scales = qk->params.scales;  // per key (column of K^T) or one
+      bk.quant.zero_points = qk->params.zero_points;
     }
-    absl::StatusOr<quant::QuantizedTensor> qa =
-        quant::Quantize(quant::ViewOf(fold ? a_src : q), c_.query, "Q");
-    if (!qa.ok()) return qa.status();
-    absl::StatusOr<quant::GemmOperand> a = quant::GemmOperandFrom(*qa, quant::GemmSide::kA);
-    if (!a.ok()) return a.status();
-    absl::StatusOr<std::unique_ptr<quant::Int8Gemm>> g = quant::Int8Gemm::Create(b);
-    if (!g.ok()) return g.status();
-    FloatMatrix* dst = n == 0 ? out : &part_;
-    if (absl::Status st = (*g)->Run(*a, dst); !st.ok()) return st;
-    if (fold && !c_.key.symmetric) {
-      // sum_d Q~[t,d] (code - z_d) = GEMM - sum_d Q~[t,d] z_d, with Q~ as quantized.
-      Eigen::VectorXf z(kr.cols());
-      for (int64_t d = 0; d < kr.cols(); ++d) z(d) = static_cast<float>(qk->params.zero_points[d]);
-      const Eigen::VectorXf corr = quant::DequantizeMatrix(*qa) * z;
-      dst->colwise() -= corr;
+    absl::StatusOr<std::unique_ptr<quant::Int8Gemm>> gk = quant::Int8Gemm::Create(bk);
+    if (!gk.ok()) return gk.status();
+    scores_gemm_ = *std::move(gk);
+    // V: B = V [keys' x D]. Per-token scales lie along the keys: they go into P
+    // (P~ = P diag(s_V / max s_V), still in [0, 1]) and B keeps raw codes with scale max s_V.
+    absl::StatusOr<quant::QuantizedTensor> qv = quant::Quantize(quant::ViewOf(vrm), c_.value, "V");
+    if (!qv.ok()) return qv.status();
+    quant::GemmOperand bv;
+    bv.matrix = {qv->bytes.data(), TypeOf(*qv), vrm.rows(), vrm.cols()};
+    fold_v_ = PerRow(c_.value);
+    const float levels = static_cast<float>((1 << c_.prob_bits) - 1);
+    p_factor_ = Eigen::RowVectorXf::Constant(kr, levels);
+    if (fold_v_) {
+      const float s_max = *std::max_element(qv->params.scales.begin(), qv->params.scales.end());
+      z_v_.resize(kr);
+      for (int64_t j = 0; j < kr; ++j) {
+        p_factor_(j) = qv->params.scales[j] / s_max * levels;
+        z_v_(j) = static_cast<float>(qv->params.zero_points[j]);
+      }
+      bv.quant.scales = {s_max};
+      bv.quant.zero_points = {0};
+      v_scale_max_ = s_max;
+    } else {
+      bv.quant.scales = qv->params.scales;
+      bv.quant.zero_points = qv->params.zero_points;
     }
-    if (n > 0) out->rightCols(keys - n) = part_;
+    absl::StatusOr<std::unique_ptr<quant::Int8Gemm>> gv = quant::Int8Gemm::Create(bv);
+    if (!gv.ok()) return gv.status();
+    mix_gemm_ = *std::move(gv);
     return absl::OkStatus();
   }
 
-  absl::Status Mix(const FloatMatrix& p, const FloatMatrix& v, FloatMatrix* out) override {
-    const int64_t keys = v.rows(), n = std::min<int64_t>(c_.keep_sink_kv_fp32, keys);
-    const int64_t kr = keys - n, rows = p.rows();
-    if (n > 0) {
-      out->noalias() = p.leftCols(n) * v.topRows(n);
-    } else {
-      out->setZero(rows, v.cols());
-    }
+  absl::Status Scores(const FloatMatrix& q, FloatMatrix* out) override {
+    const int64_t n = n_fp32_, kr = keys_ - n_fp32_;
+    out->resize(q.rows(), keys_);
+    if (n > 0) out->leftCols(n).noalias() = q * k_fp32_.transpose();
     if (kr == 0) return absl::OkStatus();
-    const FloatMatrix vr = v.bottomRows(kr);
-    absl::StatusOr<quant::QuantizedTensor> qv = quant::Quantize(quant::ViewOf(vr), c_.value, "V");
-    if (!qv.ok()) return qv.status();
-    const bool fold = PerRow(c_.value);  // scales along the keys, the reduction axis
-    quant::GemmOperand b;
-    b.matrix = {qv->bytes.data(), TypeOf(*qv), vr.rows(), vr.cols()};
-    // P~ = P diag(r): r = s_V / max s_V when folding V's per-key scales (P~ stays in [0, 1]);
-    // B then keeps raw codes with the scale max s_V.
-    Eigen::RowVectorXf r = Eigen::RowVectorXf::Ones(kr);
-    if (fold) {
-      const float s_max = *std::max_element(qv->params.scales.begin(), qv->params.scales.end());
-      for (int64_t j = 0; j < kr; ++j) r(j) = qv->params.scales[j] / s_max;
-      b.quant.scales = {s_max};
-      b.quant.zero_points = {0};
-    } else {
-      b.quant.scales = qv->params.scales;
-      b.quant.zero_points = qv->params.zero_points;
+    if (fold_k_) q_fold_ = q.array().rowwise() * s_k_.array();
+    absl::StatusOr<quant::QuantizedTensor> qa =
+        quant::Quantize(quant::ViewOf(fold_k_ ? q_fold_ : q), c_.query, "Q");
+    if (!qa.ok()) return qa.status();
+    absl::StatusOr<quant::GemmOperand> a = quant::GemmOperandFrom(*qa, quant::GemmSide::kA);
+    if (!a.ok()) return a.status();
+    FloatMatrix* dst = n == 0 ? out : &part_;
+    if (absl::Status st = scores_gemm_->Run(*a, dst); !st.ok()) return st;
+    if (fold_k_ && !c_.key.symmetric) {
+      // sum_d Q~[t,d] (code - z_d) = GEMM - sum_d Q~[t,d] z_d, with Q~ as quantized.
+      const Eigen::VectorXf corr = quant::DequantizeMatrix(*qa) * z_k_.transpose();
+      dst->colwise() -= corr;
+    }
+    if (n > 0) out->rightCols(kr) = part_;
+    return absl::OkStatus();
+  }
+
+  absl::Status Mix(const FloatMatrix& p, FloatMatrix* out) override {
+    const int64_t n = n_fp32_, kr = keys_ - n_fp32_, rows = p.rows();
+    if (kr == 0) {
+      out->noalias() = p.leftCols(n) * v_fp32_;
+      return absl::OkStatus();
     }
     // P~ codes with the fixed scale 1 / (2^bits - 1), in one pass over P.
     const float levels = static_cast<float>((1 << c_.prob_bits) - 1);
-    const Eigen::RowVectorXf factor = r * levels;
     codes_.resize(rows * kr);
+    const float* factor = p_factor_.data();
     for (int64_t t = 0; t < rows; ++t) {
-      const float* src = p.data() + t * keys + n;
+      const float* src = p.data() + t * keys_ + n;
       uint8_t* dst = codes_.data() + t * kr;
       for (int64_t j = 0; j < kr; ++j) {
-        const float c = quant::RoundHalfEven(src[j] * factor(j));
+        const float c = quant::RoundHalfEven(src[j] * factor[j]);
         dst[j] = static_cast<uint8_t>(std::min(std::max(c, 0.0f), levels));
       }
     }
@@ -201,21 +222,17 @@ class Int8Attention::Backend : public MatmulBackend {
     a.matrix = {codes_.data(), quant::Int8Type::kU8, rows, kr};
     a.quant.scales = {1.0f / levels};
     a.quant.zero_points = {0};
-    absl::StatusOr<std::unique_ptr<quant::Int8Gemm>> g = quant::Int8Gemm::Create(b);
-    if (!g.ok()) return g.status();
-    if (absl::Status st = (*g)->Run(a, &part_); !st.ok()) return st;
-    if (fold && !c_.value.symmetric) {
+    if (absl::Status st = mix_gemm_->Run(a, out); !st.ok()) return st;
+    if (fold_v_ && !c_.value.symmetric) {
       // s_max sum_j P~[t,j] (code - z_j) = GEMM - s_max sum_j P~[t,j] z_j, P~ as quantized.
-      Eigen::VectorXf z(kr);
-      for (int64_t j = 0; j < kr; ++j) z(j) = static_cast<float>(qv->params.zero_points[j]);
-      const float step = b.quant.scales[0] / levels;
+      const float step = v_scale_max_ / levels;
       for (int64_t t = 0; t < rows; ++t) {
         double acc = 0.0;
-        for (int64_t j = 0; j < kr; ++j) acc += codes_[t * kr + j] * static_cast<double>(z(j));
-        part_.row(t).array() -= static_cast<float>(acc) * step;
+        for (int64_t j = 0; j < kr; ++j) acc += codes_[t * kr + j] * static_cast<double>(z_v_(j));
+        out->row(t).array() -= static_cast<float>(acc) * step;
       }
     }
-    *out += part_;
+    if (n > 0) out->noalias() += p.leftCols(n) * v_fp32_;
     return absl::OkStatus();
   }
 
@@ -228,8 +245,16 @@ class Int8Attention::Backend : public MatmulBackend {
  private:
   AttentionQuantConfig c_;
   std::array<std::unique_ptr<quant::Int8Gemm>, 4> proj_;
-  FloatMatrix part_;             // reused: int8 part of a product
-  std::vector<uint8_t> codes_;   // reused: P~ codes
+  // The current kv head (SetKeysValues).
+  int64_t keys_ = 0, n_fp32_ = 0;
+  FloatMatrix k_fp32_, v_fp32_;            // the first n_fp32_ keys, unquantized
+  std::unique_ptr<quant::Int8Gemm> scores_gemm_, mix_gemm_;
+  bool fold_k_ = false, fold_v_ = false;
+  Eigen::RowVectorXf s_k_, z_k_;           // K per-channel scales / zero points (fold)
+  Eigen::RowVectorXf p_factor_, z_v_;      // P code factor per key; V zero points (fold)
+  float v_scale_max_ = 1.0f;
+  FloatMatrix part_, q_fold_;              // reused buffers
+  std::vector<uint8_t> codes_;             // reused: P~ codes
 };
 
 absl::StatusOr<Int8Attention> Int8Attention::Create(const AttentionSpec& spec,

@@ -55,12 +55,18 @@ absl::Status OnednnF32Backend::Project(Projection which, const FloatMatrix& x, F
   return OnednnF32Matmul(x, wt_[static_cast<int>(which)], false, out);
 }
 
-absl::Status OnednnF32Backend::Scores(const FloatMatrix& q, const FloatMatrix& k, FloatMatrix* out) {
-  return OnednnF32Matmul(q, k, true, out);
+absl::Status OnednnF32Backend::SetKeysValues(const FloatMatrix& k, const FloatMatrix& v) {
+  k_ = &k;
+  v_ = &v;
+  return absl::OkStatus();
 }
 
-absl::Status OnednnF32Backend::Mix(const FloatMatrix& p, const FloatMatrix& v, FloatMatrix* out) {
-  return OnednnF32Matmul(p, v, false, out);
+absl::Status OnednnF32Backend::Scores(const FloatMatrix& q, FloatMatrix* out) {
+  return OnednnF32Matmul(q, *k_, true, out);
+}
+
+absl::Status OnednnF32Backend::Mix(const FloatMatrix& p, FloatMatrix* out) {
+  return OnednnF32Matmul(p, *v_, false, out);
 }
 
 }  // namespace sinkscope::attention

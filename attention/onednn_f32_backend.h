@@ -25,12 +25,15 @@ class OnednnF32Backend : public MatmulBackend {
  public:
   explicit OnednnF32Backend(const AttentionWeights& weights);
   absl::Status Project(Projection which, const FloatMatrix& x, FloatMatrix* out) override;
-  absl::Status Scores(const FloatMatrix& q, const FloatMatrix& k, FloatMatrix* out) override;
-  absl::Status Mix(const FloatMatrix& p, const FloatMatrix& v, FloatMatrix* out) override;
+  absl::Status SetKeysValues(const FloatMatrix& k, const FloatMatrix& v) override;
+  absl::Status Scores(const FloatMatrix& q, FloatMatrix* out) override;
+  absl::Status Mix(const FloatMatrix& p, FloatMatrix* out) override;
   std::string Name() const override { return "onednn_fp32"; }
 
  private:
   std::array<FloatMatrix, 4> wt_;  // W^T per projection
+  const FloatMatrix* k_ = nullptr;
+  const FloatMatrix* v_ = nullptr;
 };
 
 }  // namespace sinkscope::attention

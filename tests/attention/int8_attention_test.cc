@@ -45,7 +45,13 @@ class FakeQuantBackend : public MatmulBackend {
     *out = (Fake(x, c_.activations).cast<double>() * Fake(wt, c_.weights).cast<double>()).cast<float>();
     return absl::OkStatus();
   }
-  absl::Status Scores(const FloatMatrix& q, const FloatMatrix& k, FloatMatrix* result) override {
+  absl::Status SetKeysValues(const FloatMatrix& k, const FloatMatrix& v) override {
+    k_ = k;
+    v_ = v;
+    return absl::OkStatus();
+  }
+  absl::Status Scores(const FloatMatrix& q, FloatMatrix* result) override {
+    const FloatMatrix& k = k_;
     const int64_t n = std::min<int64_t>(c_.keep_sink_kv_fp32, k.rows());
     FloatMatrix out(q.rows(), k.rows());
     out.leftCols(n) = q * k.topRows(n).transpose();
@@ -67,7 +73,8 @@ class FakeQuantBackend : public MatmulBackend {
     *result = out;
     return absl::OkStatus();
   }
-  absl::Status Mix(const FloatMatrix& p, const FloatMatrix& v, FloatMatrix* result) override {
+  absl::Status Mix(const FloatMatrix& p, FloatMatrix* result) override {
+    const FloatMatrix& v = v_;
     const int64_t n = std::min<int64_t>(c_.keep_sink_kv_fp32, v.rows());
     FloatMatrix out = p.leftCols(n) * v.topRows(n);
     const FloatMatrix vr = v.bottomRows(v.rows() - n);
@@ -96,6 +103,7 @@ class FakeQuantBackend : public MatmulBackend {
  private:
   const AttentionWeights& w_;
   AttentionQuantConfig c_;
+  FloatMatrix k_, v_;
 };
 
 AttentionSpec Spec(Variant v) {
@@ -157,6 +165,24 @@ TEST(Int8AttentionTest, EqualsTheFakeQuantizedPipeline) {
           << "quantization error " << quant_error;
     }
   }
+}
+
+TEST(Int8AttentionTest, QueryBlocksDoNotChangeTheResult) {
+  // Per-token Q: a block of queries is quantized exactly as the same rows of the whole.
+  AttentionSpec s = Spec(Variant::kSinkLogit);
+  s.num_kv_heads = 1;  // MQA: the group's 4 heads are stacked per block
+  const AttentionWeights w = RandomAttentionWeights(s, 41);
+  const FloatMatrix x = RandomInput(29, s.d_model, 42);
+  AttentionQuantConfig c;
+  c.keep_sink_kv_fp32 = 2;
+  absl::StatusOr<Int8Attention> layer = Int8Attention::Create(s, w, c);
+  ASSERT_TRUE(layer.ok());
+  absl::StatusOr<FloatMatrix> whole = layer->Forward(x);
+  ASSERT_TRUE(whole.ok());
+  FakeQuantBackend fake(w, c);
+  absl::StatusOr<FloatMatrix> want = RunAttentionLayer(s, w, fake, x, nullptr, 3);
+  ASSERT_TRUE(want.ok());
+  EXPECT_LT(RelError(*whole, *want), 2e-4);
 }
 
 TEST(Int8AttentionTest, ErrorFallsWithBitWidth) {

@@ -279,6 +279,32 @@ TEST_F(IdentityTest, GateOfOneIsVanilla) {
   EXPECT_LT(RelError(Forward(With(Variant::kGated), w, x_).y, vanilla_.y), 1e-6);
 }
 
+TEST(ReferenceAttentionTest, QueryBlocksDoNotChangeTheResult) {
+  for (Variant v : {Variant::kVanilla, Variant::kSinkTokens, Variant::kKvBias, Variant::kGated}) {
+    for (MaskKind mask : {MaskKind::kCausal, MaskKind::kSliding, MaskKind::kNone}) {
+      AttentionSpec s = BaseSpec(4, 2);
+      s.variant = v;
+      s.mask = mask;
+      s.window = 6;
+      s.num_sink_tokens = 2;
+      s.rope_theta = 10000.0f;
+      const AttentionWeights w = RandomAttentionWeights(s, 31);
+      const FloatMatrix x = RandomInput(37, s.d_model, 32);
+      EigenBackend backend(w);
+      AttentionIntermediates whole, blocked;
+      absl::StatusOr<FloatMatrix> a = RunAttentionLayer(s, w, backend, x, &whole);
+      absl::StatusOr<FloatMatrix> b = RunAttentionLayer(s, w, backend, x, &blocked, 5);
+      ASSERT_TRUE(a.ok() && b.ok());
+      EXPECT_LT(RelError(*b, *a), 1e-6) << s.ToString();
+      for (int h = 0; h < 4; ++h) {
+        EXPECT_LT((blocked.probs[h] - whole.probs[h]).cwiseAbs().maxCoeff(), 1e-6);
+      }
+      EXPECT_LT((blocked.slot_mass - whole.slot_mass).cwiseAbs().maxCoeff(), 1e-6);
+      EXPECT_LT(RelError(*a, NaiveAttention(s, w, x)), 2e-5);
+    }
+  }
+}
+
 TEST(ReferenceAttentionErrorsTest, BadSpecsWeightsAndInputs) {
   AttentionSpec s = BaseSpec(4, 3);
   EXPECT_FALSE(ReferenceAttention::Create(s, AttentionWeights{}).ok());  // 4 % 3 != 0
