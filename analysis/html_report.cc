@@ -1347,6 +1347,46 @@ void AppendReceptiveField(const v1::ReceptiveFieldReport& r, std::string* out) {
        Num(r.exponential_range_rel_error())},
   };
   AppendTable({"quantity", "value", "relative error of the fit"}, rows, out);
+  if (r.reach_vs_depth_size() > 0) {
+    LineChartSpec spec;
+    spec.kind = "receptive-field";
+    spec.title = absl::StrCat("Reach (eps 0.01) against depth, window ", r.window());
+    spec.x_label = "layers L";
+    spec.y_label = "reach at eps 0.01 (tokens)";
+    for (const v1::Curve& c : r.reach_vs_depth()) {
+      LineSeries s;
+      s.name = c.name().empty() ? "curve" : c.name();
+      s.x.assign(c.distance().begin(), c.distance().end());
+      s.y.assign(c.value().begin(), c.value().end());
+      spec.series.push_back(std::move(s));
+    }
+    AppendCharts({LineChart(spec)}, out);
+  }
+  if (r.has_empirical()) {
+    const v1::EmpiricalInfluence& e = r.empirical();
+    AppendTable({"measured on attention layers", "value"},
+                {{"method", e.method()},
+                 {"d_model / heads / seed", absl::StrCat(e.d_model(), " / ", e.heads(), " / ", e.seed())},
+                 {"sink tokens", absl::StrCat(e.sink_tokens())},
+                 {"fitted alpha (residual-to-attention norm ratio)", Num(e.fitted_alpha())},
+                 {"mean distance: measured / theory", absl::StrCat(Num(e.mean_distance()), " / ",
+                                                                   Num(e.theory_mean_distance()))},
+                 {"reach at eps 0.01: measured / theory",
+                  absl::StrCat(e.reach_at_epsilon(), " / ", e.theory_reach_at_epsilon())}},
+                out);
+  }
+  if (r.sweep_size() > 0) {
+    std::vector<std::vector<Cell>> sweep;
+    for (const v1::SweepPoint& p : r.sweep()) {
+      sweep.push_back({absl::StrCat(p.window()), Num(p.alpha()), absl::StrCat(p.layers()),
+                       Num(p.gaussian_std_rel_error()), Num(p.gaussian_range_rel_error()),
+                       Num(p.exponential_range_rel_error()),
+                       p.gaussian_within_10pct() ? "Gaussian" : (p.exponential_within_10pct() ? "exponential" : "neither")});
+    }
+    AppendTable({"W", "alpha", "L", "Gaussian std rel. error", "Gaussian range rel. error",
+                 "exponential range rel. error", "within 10 %"},
+                sweep, out);
+  }
   *out += "</section>\n";
 }
 
