@@ -17,6 +17,7 @@
 #include "attention/int8_attention.h"
 #include "attention/onednn_f32_backend.h"
 #include "attention/reference_attention.h"
+#include "bench/median_reporter.h"
 #include "benchmark/benchmark.h"
 #include "quant/int8_gemm.h"
 
@@ -93,27 +94,6 @@ void BM_Int8(benchmark::State& state, Config c) {
   Finish(state, c);
 }
 
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) {
-      if (r.run_type == Run::RT_Iteration && !r.error_occurred) {
-        seconds_[r.run_name.function_name].push_back(r.GetAdjustedRealTime());
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  double Median(const std::string& name) const {
-    auto it = seconds_.find(name);
-    if (it == seconds_.end()) return 0.0;
-    std::vector<double> t = it->second;
-    std::sort(t.begin(), t.end());
-    return t[t.size() / 2];
-  }
-
- private:
-  std::map<std::string, std::vector<double>> seconds_;
-};
 
 }  // namespace
 }  // namespace sinkscope::attention
@@ -122,13 +102,9 @@ int main(int argc, char** argv) {
   namespace sa = sinkscope::attention;
   omp_set_num_threads(1);
   Eigen::setNbThreads(1);
-  std::vector<char*> args = {argv[0]};
-  char reps[] = "--benchmark_repetitions=3";
-  args.push_back(reps);
-  for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
-  int n = static_cast<int>(args.size());
-  benchmark::Initialize(&n, args.data());
-  if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 2;
+  if (!sinkscope::bench::InitializeBenchmarks(&argc, argv, {"--benchmark_repetitions=3"})) {
+    return 2;
+  }
   for (const sa::Config& c : sa::Configs()) {
     benchmark::RegisterBenchmark(("reference_fp32/" + c.name).c_str(), sa::BM_Reference, c)
         ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
@@ -137,7 +113,7 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(("int8/" + c.name).c_str(), sa::BM_Int8, c)
         ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
   }
-  sa::RatioReporter reporter;
+  sinkscope::bench::MedianReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   std::printf("\nISA %s, 1 thread. Speed ratios time(baseline) / time(int8) (>1: int8 faster):\n",
               sinkscope::quant::EffectiveCpuIsaName().c_str());

@@ -16,6 +16,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "bench/median_reporter.h"
 #include "benchmark/benchmark.h"
 #include "quant/int8_gemm.h"
 #include "quant/tensor.h"
@@ -134,29 +135,6 @@ void BM_EigenF32(benchmark::State& state, GemmShape s) {
   SetOps(state, s);
 }
 
-// Console output as usual, plus each run's time kept for the ratio table.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) {
-      if (r.run_type == Run::RT_Iteration && !r.error_occurred) {
-        seconds_[r.run_name.function_name].push_back(r.GetAdjustedRealTime());
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  // Median over repetitions: this machine is shared, single runs vary by 10-25%.
-  double Time(const std::string& name) const {
-    auto it = seconds_.find(name);
-    if (it == seconds_.end()) return 0.0;
-    std::vector<double> t = it->second;
-    std::sort(t.begin(), t.end());
-    return t.size() % 2 ? t[t.size() / 2] : 0.5 * (t[t.size() / 2 - 1] + t[t.size() / 2]);
-  }
-
- private:
-  std::map<std::string, std::vector<double>> seconds_;
-};
 
 void Register() {
   for (const GemmShape& s : Shapes()) {
@@ -178,7 +156,7 @@ void Register() {
   }
 }
 
-void PrintRatios(const RatioReporter& r) {
+void PrintRatios(const bench::MedianReporter& r) {
   std::printf("\nISA %s (VNNI: %s), oneDNN %s, 1 thread. Speed ratios, time(baseline) / "
               "time(ours): >1 means ours is faster.\nlib: Int8Gemm, per-tensor activations; tok: "
               "per-token activations; nomit: without the mitigation.\n",
@@ -187,7 +165,7 @@ void PrintRatios(const RatioReporter& r) {
   std::printf("%-20s %13s %13s %13s %13s %13s\n", "shape", "lib/raw_int8", "tok/raw_int8",
               "nomit/raw", "lib/eigen_f32", "lib/dnnl_f32");
   const auto ratio = [&](const std::string& base, const std::string& lib, const std::string& s) {
-    const double tb = r.Time(base + "/" + s), tl = r.Time(lib + "/" + s);
+    const double tb = r.Median(base + "/" + s), tl = r.Median(lib + "/" + s);
     return tl > 0.0 ? tb / tl : 0.0;
   };
   for (const GemmShape& s : Shapes()) {
@@ -206,19 +184,15 @@ void PrintRatios(const RatioReporter& r) {
 int main(int argc, char** argv) {
   omp_set_num_threads(1);
   Eigen::setNbThreads(1);
-  // Defaults, overridable on the command line: 5 repetitions, interleaved with the other
-  // benchmarks' so that a slow spell of this shared machine does not land on one of them only.
-  std::vector<char*> args = {argv[0]};
-  char reps[] = "--benchmark_repetitions=5";
-  char interleave[] = "--benchmark_enable_random_interleaving=true";
-  args.push_back(reps);
-  args.push_back(interleave);
-  for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
-  int args_count = static_cast<int>(args.size());
-  benchmark::Initialize(&args_count, args.data());
-  if (benchmark::ReportUnrecognizedArguments(args_count, args.data())) return 2;
+  // 5 repetitions, interleaved with the other benchmarks' so that a slow spell of this shared
+  // machine does not land on one of them only. Overridable on the command line.
+  if (!sinkscope::bench::InitializeBenchmarks(
+          &argc, argv,
+          {"--benchmark_repetitions=5", "--benchmark_enable_random_interleaving=true"})) {
+    return 2;
+  }
   sinkscope::quant::Register();
-  sinkscope::quant::RatioReporter reporter;
+  sinkscope::bench::MedianReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   sinkscope::quant::PrintRatios(reporter);
   benchmark::Shutdown();

@@ -25,6 +25,7 @@
 #include "attention/attention_spec.h"
 #include "attention/attention_weights.h"
 #include "attention/streaming_kv_cache.h"
+#include "bench/median_reporter.h"
 #include "benchmark/benchmark.h"
 
 namespace sinkscope::attention {
@@ -132,29 +133,6 @@ void BM_Step(benchmark::State& state, Config c, int64_t position) {
                  std::to_string(s->layer->cache().size()));
 }
 
-// Console output as usual, plus each run's time kept for the ratio table.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) {
-      if (r.run_type == Run::RT_Iteration && !r.error_occurred) {
-        seconds_[r.run_name.function_name].push_back(r.GetAdjustedRealTime());
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  // Median over repetitions: this machine is shared, single runs vary.
-  double Time(const std::string& name) const {
-    auto it = seconds_.find(name);
-    if (it == seconds_.end()) return 0.0;
-    std::vector<double> t = it->second;
-    std::sort(t.begin(), t.end());
-    return t.size() % 2 ? t[t.size() / 2] : 0.5 * (t[t.size() / 2 - 1] + t[t.size() / 2]);
-  }
-
- private:
-  std::map<std::string, std::vector<double>> seconds_;
-};
 
 std::string Name(const Config& c, int64_t position) {
   return "step/" + c.name() + "/pos" + (position == kNear ? "1K" : "64K");
@@ -170,14 +148,14 @@ void Register() {
   }
 }
 
-void PrintRatios(const RatioReporter& r) {
+void PrintRatios(const bench::MedianReporter& r) {
   std::printf("\nStreamingAttention::Step, d_model 1024, 16 heads x 64, RoPE, cache %d sinks + %d "
               "window, 1 thread. Median over repetitions.\n",
               kSinks, kWindow);
   std::printf("%-26s %14s %14s %22s\n", "config", "tokens/s @1K", "tokens/s @64K",
               "cost(64K)/cost(1K)");
   for (const Config& c : Configs()) {
-    const double near = r.Time(Name(c, kNear)), far = r.Time(Name(c, kFar));
+    const double near = r.Median(Name(c, kNear)), far = r.Median(Name(c, kFar));
     // GetAdjustedRealTime is in the benchmark's unit (microseconds).
     std::printf("%-26s %14.0f %14.0f %22.3f\n", c.name().c_str(), near > 0 ? 1e6 / near : 0.0,
                 far > 0 ? 1e6 / far : 0.0, near > 0 ? far / near : 0.0);
@@ -190,19 +168,15 @@ void PrintRatios(const RatioReporter& r) {
 int main(int argc, char** argv) {
   omp_set_num_threads(1);
   Eigen::setNbThreads(1);
-  // Defaults, overridable on the command line: 5 repetitions, interleaved so that a slow spell
-  // of this shared machine does not land on one position only.
-  std::vector<char*> args = {argv[0]};
-  char reps[] = "--benchmark_repetitions=5";
-  char interleave[] = "--benchmark_enable_random_interleaving=true";
-  args.push_back(reps);
-  args.push_back(interleave);
-  for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
-  int args_count = static_cast<int>(args.size());
-  benchmark::Initialize(&args_count, args.data());
-  if (benchmark::ReportUnrecognizedArguments(args_count, args.data())) return 2;
+  // 5 repetitions, interleaved so that a slow spell of this shared machine does not land on one
+  // position only. Overridable on the command line.
+  if (!sinkscope::bench::InitializeBenchmarks(
+          &argc, argv,
+          {"--benchmark_repetitions=5", "--benchmark_enable_random_interleaving=true"})) {
+    return 2;
+  }
   sinkscope::attention::Register();
-  sinkscope::attention::RatioReporter reporter;
+  sinkscope::bench::MedianReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   sinkscope::attention::PrintRatios(reporter);
   benchmark::Shutdown();
