@@ -69,6 +69,15 @@ absl::StatusOr<ActivationReport> MergeActivations(const std::vector<const Activa
     sequences += std::max(a->num_sequences(), 1);
   }
   out.set_num_sequences(static_cast<int>(sequences));
+  // mean_nll: weighted by the tokens each report predicted.
+  int64_t predicted = 0;
+  double nll = 0.0;
+  for (const ActivationReport* a : in) {
+    predicted += a->num_predicted();
+    nll += a->mean_nll() * static_cast<double>(a->num_predicted());
+  }
+  out.set_num_predicted(predicted);
+  out.set_mean_nll(predicted > 0 ? nll / static_cast<double>(predicted) : 0.0);
   std::vector<sinkscope::v1::HeadSink> all_heads;
   for (int l = 0; l < out.layers_size(); ++l) {
     sinkscope::v1::LayerReport* layer = out.mutable_layers(l);

@@ -2,13 +2,19 @@
 
 #include <algorithm>
 #include <cmath>
+#include <atomic>
 #include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "model/safetensors.h"
+#include "model/checkpoint.h"
 #include "quant/calibration.h"
 #include "quant/error_metrics.h"
 #include "quant/quant_scheme.h"
@@ -77,51 +83,220 @@ sinkscope::v1::QuantError StreamingQuantError(const model::TypedTensorView& view
   return out;
 }
 
+namespace {
+
+struct SchemeSpec {
+  const char* flag;
+  bool per_row;
+  int bits;
+};
+
+SchemeSpec SpecOf(WeightQuantScheme s) {
+  switch (s) {
+    case WeightQuantScheme::kTensor8:
+      return {"tensor", false, 8};
+    case WeightQuantScheme::kChannel8:
+      return {"channel", true, 8};
+    case WeightQuantScheme::kTensor4:
+      return {"tensor4", false, 4};
+    case WeightQuantScheme::kChannel4:
+      return {"channel4", true, 4};
+  }
+  return {"tensor", false, 8};
+}
+
+bool GlobMatchOne(absl::string_view p, absl::string_view s) {
+  // Iterative matcher with backtracking to the last '*': O(|p| |s|) worst case.
+  size_t pi = 0, si = 0, star = absl::string_view::npos, mark = 0;
+  while (si < s.size()) {
+    if (pi < p.size() && (p[pi] == '?' || p[pi] == s[si])) {
+      ++pi;
+      ++si;
+    } else if (pi < p.size() && p[pi] == '*') {
+      star = pi++;
+      mark = si;
+    } else if (star != absl::string_view::npos) {
+      pi = star + 1;
+      si = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (pi < p.size() && p[pi] == '*') ++pi;
+  return pi == p.size();
+}
+
+// One scanned tensor: its report and its summary accumulator (merged into the total in order).
+struct ScannedTensor {
+  sinkscope::v1::TensorReport report;
+  std::unique_ptr<SummaryBuilder> summary;
+};
+
+void ScanTensor(const model::Checkpoint& checkpoint, const model::TensorInfo& info,
+                const WeightScanOptions& options, ScannedTensor* out) {
+  const model::TypedTensorView view = checkpoint.View(info);
+  sinkscope::v1::TensorReport* t = &out->report;
+  t->set_name(info.name);
+  for (int64_t d : info.shape) t->add_shape(d);
+  t->set_dtype(model::DTypeName(info.dtype));
+  t->set_layer(LayerIndexFromName(info.name));
+  out->summary = std::make_unique<SummaryBuilder>(options.summary);
+  out->summary->Add(view);
+  *t->mutable_summary() = out->summary->ToProto();
+  if (info.shape.size() >= 2) *t->mutable_outliers() = ProfileOutliers(view, options.top_k);
+  if (options.quant_errors && view.size() > 0) {
+    for (WeightQuantScheme s : options.schemes) {
+      const SchemeSpec spec = SpecOf(s);
+      if (spec.per_row && info.shape.size() < 2) continue;
+      *t->add_quant_errors() = StreamingQuantError(view, spec.per_row, spec.bits);
+    }
+  }
+}
+
+}  // namespace
+
+absl::Status ParseWeightQuantSchemes(absl::string_view text,
+                                     std::vector<WeightQuantScheme>* schemes) {
+  schemes->clear();
+  for (absl::string_view name : absl::StrSplit(text, ',')) {
+    bool found = false;
+    for (WeightQuantScheme s : {WeightQuantScheme::kTensor8, WeightQuantScheme::kChannel8,
+                                WeightQuantScheme::kTensor4, WeightQuantScheme::kChannel4}) {
+      if (name != SpecOf(s).flag) continue;
+      if (std::find(schemes->begin(), schemes->end(), s) != schemes->end()) {
+        return absl::InvalidArgumentError(absl::StrCat("--schemes: '", name, "' given twice"));
+      }
+      schemes->push_back(s);
+      found = true;
+    }
+    if (!found) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--schemes: unknown scheme '", name, "' (known: tensor, channel, tensor4, channel4)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool GlobMatch(absl::string_view pattern, absl::string_view name) {
+  if (pattern.empty()) return true;
+  for (absl::string_view p : absl::StrSplit(pattern, ',')) {
+    if (GlobMatchOne(p, name)) return true;
+  }
+  return false;
+}
+
 absl::StatusOr<sinkscope::v1::WeightReport> ScanWeights(const std::string& checkpoint,
+                                                        const WeightScanOptions& options) {
+  absl::StatusOr<std::unique_ptr<model::Checkpoint>> c = model::Checkpoint::Open(checkpoint);
+  if (!c.ok()) return c.status();
+  return ScanWeights(**c, options);
+}
+
+absl::StatusOr<sinkscope::v1::WeightReport> ScanWeights(const model::Checkpoint& checkpoint,
                                                         const WeightScanOptions& options) {
   if (options.shard_count < 1 || options.shard_index < 0 ||
       options.shard_index >= options.shard_count) {
     return absl::InvalidArgumentError("weight scan: shard index out of range");
   }
-  absl::StatusOr<std::unique_ptr<model::SafetensorsFile>> file =
-      model::SafetensorsFile::Open(checkpoint);
-  if (!file.ok()) return file.status();
+  if (options.threads < 1) return absl::InvalidArgumentError("weight scan: threads must be >= 1");
   sinkscope::v1::WeightReport report;
-  report.set_checkpoint(checkpoint);
+  report.set_checkpoint(checkpoint.path());
   if (options.shard_count > 1) {
     report.set_shard(absl::StrCat(options.shard_index, "/", options.shard_count));
   }
-  const auto& tensors = (*file)->tensors();
-  report.set_tensors_in_checkpoint(static_cast<int64_t>(tensors.size()));
-  SummaryBuilder total(options.summary);
-  const int scanned = static_cast<int>(
-      (static_cast<int64_t>(tensors.size()) - options.shard_index + options.shard_count - 1) /
-      options.shard_count);
-  int done = 0;
-  for (size_t i = options.shard_index; i < tensors.size(); i += options.shard_count) {
-    const model::TensorInfo& info = tensors[i];
-    if (options.progress) options.progress(done, scanned, info.name);
-    ++done;
-    const model::TypedTensorView view = (*file)->View(info);
-    sinkscope::v1::TensorReport* t = report.add_tensors();
-    t->set_name(info.name);
-    for (int64_t d : info.shape) t->add_shape(d);
-    t->set_dtype(model::DTypeName(info.dtype));
-    t->set_layer(LayerIndexFromName(info.name));
-    SummaryBuilder b(options.summary);
-    b.Add(view);
-    *t->mutable_summary() = b.ToProto();
-    if (absl::Status st = total.Merge(b); !st.ok()) return st;
-    if (info.shape.size() >= 2) *t->mutable_outliers() = ProfileOutliers(view, options.top_k);
-    if (options.quant_errors && view.size() > 0) {
-      *t->add_quant_errors() = StreamingQuantError(view, /*per_row=*/false);
-      if (info.shape.size() >= 2) {
-        *t->add_quant_errors() = StreamingQuantError(view, /*per_row=*/true);
+  std::vector<const model::TensorInfo*> selected;
+  for (const model::TensorInfo& t : checkpoint.tensors()) {
+    if (GlobMatch(options.filter, t.name)) selected.push_back(&t);
+  }
+  report.set_tensors_in_checkpoint(static_cast<int64_t>(selected.size()));
+  std::vector<const model::TensorInfo*> mine;
+  uint64_t bytes_total = 0;
+  for (size_t i = options.shard_index; i < selected.size(); i += options.shard_count) {
+    mine.push_back(selected[i]);
+    bytes_total += selected[i]->end - selected[i]->begin;
+  }
+
+  std::vector<ScannedTensor> scanned(mine.size());
+  std::atomic<size_t> next{0};
+  std::mutex progress_mu;
+  WeightScanProgress progress;
+  progress.tensors_total = static_cast<int>(mine.size());
+  progress.bytes_total = bytes_total;
+  const auto worker = [&] {
+    for (size_t i = next++; i < mine.size(); i = next++) {
+      ScanTensor(checkpoint, *mine[i], options, &scanned[i]);
+      if (options.progress) {
+        std::lock_guard<std::mutex> lock(progress_mu);
+        ++progress.tensors_done;
+        progress.bytes_done += mine[i]->end - mine[i]->begin;
+        progress.last_tensor = mine[i]->name;
+        options.progress(progress);
       }
     }
+  };
+  const int workers =
+      static_cast<int>(std::min<size_t>(static_cast<size_t>(options.threads), mine.size()));
+  if (workers <= 1) {
+    worker();
+  } else {
+    std::vector<std::thread> pool;
+    for (int w = 0; w < workers; ++w) pool.emplace_back(worker);
+    for (std::thread& t : pool) t.join();
+  }
+
+  SummaryBuilder total(options.summary);
+  for (ScannedTensor& s : scanned) {
+    if (absl::Status st = total.Merge(*s.summary); !st.ok()) return st;
+    *report.add_tensors() = std::move(s.report);
+    s.summary.reset();
   }
   *report.mutable_total() = total.ToProto();
   return report;
+}
+
+bool IsAttentionSinkTensor(absl::string_view name, const std::vector<int64_t>& shape) {
+  return shape.size() == 1 && absl::EndsWith(name, "self_attn.sinks");
+}
+
+std::vector<AttentionSinkValues> AttentionSinks(const model::Checkpoint& checkpoint,
+                                                const sinkscope::v1::WeightReport& report) {
+  std::vector<AttentionSinkValues> out;
+  for (const sinkscope::v1::TensorReport& t : report.tensors()) {
+    const model::TensorInfo* info = checkpoint.Find(t.name());
+    if (info == nullptr || !IsAttentionSinkTensor(info->name, info->shape)) continue;
+    const model::TypedTensorView v = checkpoint.View(*info);
+    AttentionSinkValues s;
+    s.name = info->name;
+    s.layer = LayerIndexFromName(info->name);
+    for (int64_t h = 0; h < v.size(); ++h) s.values.push_back(model::LoadAsDouble(v.data, v.dtype, h));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::string FormatAttentionSinks(const std::vector<AttentionSinkValues>& sinks) {
+  if (sinks.empty()) return "";
+  constexpr int kPerLine = 8;
+  std::string out = absl::StrCat("attention sink logits (", sinks.size(),
+                                 " self_attn.sinks tensors), per layer and head:\n");
+  absl::StrAppend(&out, "  layer  heads       min      mean       max  values (h0, h1, ...)\n");
+  for (const AttentionSinkValues& s : sinks) {
+    double lo = 0, hi = 0, sum = 0;
+    for (size_t h = 0; h < s.values.size(); ++h) {
+      lo = h == 0 ? s.values[h] : std::min(lo, s.values[h]);
+      hi = h == 0 ? s.values[h] : std::max(hi, s.values[h]);
+      sum += s.values[h];
+    }
+    const double mean = s.values.empty() ? 0.0 : sum / static_cast<double>(s.values.size());
+    absl::StrAppend(&out, absl::StrFormat("  %5d  %5d  %8.3f  %8.3f  %8.3f ", s.layer,
+                                          s.values.size(), lo, mean, hi));
+    for (size_t h = 0; h < s.values.size(); ++h) {
+      if (h > 0 && h % kPerLine == 0) absl::StrAppend(&out, "\n", std::string(44, ' '));
+      absl::StrAppend(&out, absl::StrFormat(" %7.3f", s.values[h]));
+    }
+    absl::StrAppend(&out, "\n");
+  }
+  return out;
 }
 
 }  // namespace sinkscope::analysis

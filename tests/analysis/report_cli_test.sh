@@ -36,6 +36,33 @@ diff "$t/merged.view" "$t/whole.view" || fail "merged shards differ from the who
 "$report_view" "$t/whole.txtpb" --html="$t/whole.html" >/dev/null || fail "report_view --html"
 grep -q "<svg" "$t/whole.html" || fail "no SVG in the HTML report"
 
+# The same checkpoint as a directory and behind an index: the same scan. --threads gives the
+# same report; --filter selects; --schemes picks the schemes. (Text without provenance/path.)
+strip() { tail -n +2 | grep -v "weight scan of"; }
+"$weight_scan" --checkpoint="$t/ckpt.safetensors" | strip >"$t/file.txt" || fail "file scan"
+mkdir -p "$t/dir" && cp "$t/ckpt.safetensors" "$t/dir/model.safetensors"
+"$weight_scan" --checkpoint="$t/dir" | strip >"$t/dir.txt" || fail "directory scan"
+diff "$t/file.txt" "$t/dir.txt" || fail "directory scan differs from the file scan"
+names=$(grep -o 'name: "[^"]*"' "$t/decoded.txt" | sed 's/name: //' | sort -u | grep -v '"int')
+map=$(for n in $names; do printf '%s: "ckpt.safetensors",' "$n"; done)
+printf '{"metadata": {"total_size": 1}, "weight_map": {%s}}' "${map%,}" >"$t/ckpt.index.json"
+"$weight_scan" --checkpoint="$t/ckpt.index.json" | strip >"$t/index.txt" || fail "index scan"
+diff "$t/file.txt" "$t/index.txt" || fail "index scan differs from the file scan"
+"$weight_scan" --checkpoint="$t/ckpt.index.json" --threads=3 | strip >"$t/threads.txt" || fail "threads"
+diff "$t/file.txt" "$t/threads.txt" || fail "--threads=3 differs from --threads=1"
+"$weight_scan" --checkpoint="$t/ckpt.safetensors" --filter='*mlp*' --json="$t/mlp.json" \
+  >/dev/null || fail "--filter"
+[ "$(grep -c '"name": "model.layers' "$t/mlp.json")" -eq 3 ] || fail "--filter did not select 3"
+"$weight_scan" --checkpoint="$t/ckpt.safetensors" --schemes=tensor4 --json="$t/q4.json" \
+  >/dev/null || fail "--schemes"
+grep -q '"int4 per-tensor"' "$t/q4.json" || fail "no int4 error"
+! grep -q '"int8 per' "$t/q4.json" || fail "--schemes=tensor4 still has int8 errors"
+expect_code 2 "$weight_scan" --checkpoint="$t/ckpt.safetensors" --schemes=int3
+expect_code 2 "$weight_scan" --checkpoint="$t/ckpt.safetensors" --threads=0
+mkdir -p "$t/emptydir"
+expect_code 1 "$weight_scan" --checkpoint="$t/emptydir"
+grep -q "emptydir" "$t/err.txt" || fail "empty directory error does not name it"
+
 # Usage errors exit 2, errors exit 1, and a failed run leaves no output file.
 expect_code 2 "$weight_scan"
 expect_code 2 "$weight_scan" --checkpoint="$t/ckpt.safetensors" --shard=2/2

@@ -2,13 +2,18 @@
 // merged equal the whole scan, and report round trips through .pb / .json / .txtpb.
 #include "analysis/weight_scan.h"
 
+#include <sys/stat.h>
+
 #include <cmath>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "analysis/report_io.h"
 #include "analysis/report_merge.h"
 #include "gtest/gtest.h"
 #include "model/atomic_file.h"
+#include "model/checkpoint.h"
 #include "model/safetensors.h"
 #include "quant/error_metrics.h"
 #include "quant/quantize.h"
@@ -115,6 +120,201 @@ TEST_F(WeightScanTest, MergedShardsEqualTheWholeScan) {
   sinkscope::v1::Report rf;
   rf.mutable_receptive_field_report();
   EXPECT_FALSE(MergeReports({shards[0], rf}).ok());
+}
+
+// The fixture split into two shards behind an index (tensors alternate between the shards),
+// plus a GPT-OSS sink-logit tensor [8] for layer 1.
+class ShardedCheckpointTest : public WeightScanTest {
+ protected:
+  void SetUp() override {
+    WeightScanTest::SetUp();
+    dir_ = Tmp("sharded");
+    mkdir(dir_.c_str(), 0755);
+    absl::StatusOr<std::unique_ptr<model::SafetensorsFile>> f = model::SafetensorsFile::Open(path_);
+    ASSERT_TRUE(f.ok());
+    std::vector<model::TensorToWrite> shard[2];
+    std::string map;
+    int i = 0;
+    for (const model::TensorInfo& t : (*f)->tensors()) {
+      const model::TypedTensorView v = (*f)->View(t);
+      shard[i % 2].push_back({t.name, t.dtype, t.shape,
+                              std::string(reinterpret_cast<const char*>(v.data), t.end - t.begin)});
+      map += (map.empty() ? "" : ",") + ("\"" + t.name + "\": \"shard-" + std::to_string(i % 2) +
+                                         ".safetensors\"");
+      ++i;
+    }
+    sinks_ = {0.5f, -1.25f, 2.0f, 0.0f, 3.5f, -0.75f, 1.0f, 4.25f};
+    shard[1].push_back({"model.layers.1.self_attn.sinks", model::DType::kBF16, {8},
+                        testing::FloatBytes(sinks_, model::DType::kBF16)});
+    map += R"(, "model.layers.1.self_attn.sinks": "shard-1.safetensors")";
+    ASSERT_TRUE(model::WriteSafetensors(dir_ + "/shard-0.safetensors", shard[0]).ok());
+    ASSERT_TRUE(model::WriteSafetensors(dir_ + "/shard-1.safetensors", shard[1]).ok());
+    ASSERT_TRUE(model::WriteFileAtomically(dir_ + "/model.safetensors.index.json",
+                                           R"({"metadata": {}, "weight_map": {)" + map + "}}")
+                    .ok());
+  }
+  std::string dir_;
+  std::vector<float> sinks_;
+};
+
+TEST_F(ShardedCheckpointTest, IndexScanMatchesTheSingleFileAndShardsMergeToTheWhole) {
+  absl::StatusOr<sinkscope::v1::WeightReport> single = ScanWeights(path_);
+  absl::StatusOr<sinkscope::v1::WeightReport> whole = ScanWeights(dir_);
+  ASSERT_TRUE(single.ok() && whole.ok()) << whole.status();
+  ASSERT_EQ(whole->tensors_size(), 15);
+  EXPECT_EQ(whole->tensors_in_checkpoint(), 15);
+  // Shard-0 tensors first (checkpoint order), each equal to the single-file scan's.
+  EXPECT_EQ(whole->tensors(0).name(), "model.embed_tokens.weight");
+  EXPECT_EQ(whole->tensors(7).name(), "model.layers.0.self_attn.q_proj.weight");
+  for (const auto& t : single->tensors()) {
+    bool found = false;
+    for (const auto& u : whole->tensors()) {
+      if (u.name() != t.name()) continue;
+      found = true;
+      EXPECT_EQ(u.SerializeAsString(), t.SerializeAsString()) << t.name();
+    }
+    EXPECT_TRUE(found) << t.name();
+  }
+  std::vector<sinkscope::v1::Report> shards;
+  for (int i = 0; i < 2; ++i) {
+    WeightScanOptions o;
+    o.shard_index = i;
+    o.shard_count = 2;
+    absl::StatusOr<sinkscope::v1::WeightReport> s = ScanWeights(dir_, o);
+    ASSERT_TRUE(s.ok());
+    sinkscope::v1::Report r;
+    *r.mutable_weight_report() = *s;
+    shards.push_back(r);
+  }
+  absl::StatusOr<sinkscope::v1::Report> merged = MergeReports({shards[1], shards[0]});
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  const sinkscope::v1::WeightReport& m = merged->weight_report();
+  EXPECT_EQ(m.shard(), "");
+  ASSERT_EQ(m.tensors_size(), whole->tensors_size());
+  for (int i = 0; i < m.tensors_size(); ++i) {
+    EXPECT_EQ(m.tensors(i).SerializeAsString(), whole->tensors(i).SerializeAsString());
+  }
+  EXPECT_EQ(m.total().count(), whole->total().count());
+  EXPECT_EQ(m.total().sketch().SerializeAsString(), whole->total().sketch().SerializeAsString());
+  EXPECT_NEAR(m.total().std(), whole->total().std(), 1e-12 * whole->total().std());
+}
+
+TEST_F(ShardedCheckpointTest, ThreadsGiveTheSameReport) {
+  WeightScanOptions o;
+  absl::StatusOr<sinkscope::v1::WeightReport> one = ScanWeights(dir_, o);
+  int calls = 0;
+  o.threads = 2;
+  o.progress = [&](const WeightScanProgress& p) {
+    ++calls;
+    EXPECT_LE(p.bytes_done, p.bytes_total);
+  };
+  absl::StatusOr<sinkscope::v1::WeightReport> two = ScanWeights(dir_, o);
+  ASSERT_TRUE(one.ok() && two.ok());
+  EXPECT_EQ(two->SerializeAsString(), one->SerializeAsString());
+  EXPECT_EQ(calls, 15);
+  o.threads = 7;
+  o.shard_index = 1;
+  o.shard_count = 3;
+  absl::StatusOr<sinkscope::v1::WeightReport> seven = ScanWeights(dir_, o);
+  o.threads = 1;
+  absl::StatusOr<sinkscope::v1::WeightReport> serial = ScanWeights(dir_, o);
+  ASSERT_TRUE(seven.ok() && serial.ok());
+  EXPECT_EQ(seven->SerializeAsString(), serial->SerializeAsString());
+}
+
+TEST_F(ShardedCheckpointTest, FilterSelectsAndShardsApplyAfterIt) {
+  WeightScanOptions o;
+  o.filter = "*mlp*";
+  absl::StatusOr<sinkscope::v1::WeightReport> r = ScanWeights(dir_, o);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->tensors_size(), 3);
+  EXPECT_EQ(r->tensors_in_checkpoint(), 3);
+  for (const auto& t : r->tensors()) EXPECT_NE(t.name().find("mlp.down_proj"), std::string::npos);
+  o.filter = "model.layers.?.self_attn.*,lm_head.weight";
+  r = ScanWeights(dir_, o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->tensors_size(), 8);  // 3 q_proj, 3 k_proj, the sinks, lm_head
+  o.filter = "model.layers.?.self_attn.?_proj.weight";
+  o.shard_index = 1;
+  o.shard_count = 2;
+  r = ScanWeights(dir_, o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->tensors_in_checkpoint(), 6);
+  EXPECT_EQ(r->tensors_size(), 3);
+  o.filter = "nothing*";
+  o.shard_index = 0;
+  o.shard_count = 1;
+  r = ScanWeights(dir_, o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->tensors_size(), 0);
+}
+
+TEST_F(ShardedCheckpointTest, FourBitSchemesGiveOneErrorPerTensor) {
+  WeightScanOptions o;
+  ASSERT_TRUE(ParseWeightQuantSchemes("tensor4", &o.schemes).ok());
+  absl::StatusOr<sinkscope::v1::WeightReport> r4 = ScanWeights(dir_, o);
+  absl::StatusOr<sinkscope::v1::WeightReport> r8 = ScanWeights(dir_);
+  ASSERT_TRUE(r4.ok() && r8.ok());
+  for (int i = 0; i < r4->tensors_size(); ++i) {
+    const auto& t = r4->tensors(i);
+    ASSERT_EQ(t.quant_errors_size(), 1) << t.name();
+    EXPECT_EQ(t.quant_errors(0).name(), "int4 per-tensor");
+    EXPECT_EQ(t.quant_errors(0).scheme().bits(), 4);
+    // 4 bits lose ~6 dB per bit against 8 (less where outliers already cost most).
+    EXPECT_LT(t.quant_errors(0).sqnr_db(), r8->tensors(i).quant_errors(0).sqnr_db() - 6)
+        << t.name();
+  }
+  ASSERT_TRUE(ParseWeightQuantSchemes("channel4,tensor", &o.schemes).ok());
+  r4 = ScanWeights(dir_, o);
+  ASSERT_TRUE(r4.ok());
+  EXPECT_EQ(r4->tensors(0).quant_errors_size(), 2);
+  EXPECT_EQ(r4->tensors(0).quant_errors(0).name(), "int4 per-channel");
+  std::vector<WeightQuantScheme> s;
+  EXPECT_FALSE(ParseWeightQuantSchemes("tensor,int3", &s).ok());
+  EXPECT_FALSE(ParseWeightQuantSchemes("tensor,tensor", &s).ok());
+  EXPECT_FALSE(ParseWeightQuantSchemes("", &s).ok());
+}
+
+TEST_F(ShardedCheckpointTest, SinkLogitsAreTabulatedPerLayerAndHead) {
+  absl::StatusOr<std::unique_ptr<model::Checkpoint>> c = model::Checkpoint::Open(dir_);
+  ASSERT_TRUE(c.ok());
+  absl::StatusOr<sinkscope::v1::WeightReport> r = ScanWeights(**c);
+  ASSERT_TRUE(r.ok());
+  const std::vector<AttentionSinkValues> sinks = AttentionSinks(**c, *r);
+  ASSERT_EQ(sinks.size(), 1u);
+  EXPECT_EQ(sinks[0].layer, 1);
+  ASSERT_EQ(sinks[0].values.size(), 8u);
+  for (size_t h = 0; h < 8; ++h) EXPECT_EQ(sinks[0].values[h], sinks_[h]);  // exact in bf16
+  const std::string table = FormatAttentionSinks(sinks);
+  EXPECT_NE(table.find("4.250"), std::string::npos) << table;
+  EXPECT_NE(table.find("-1.250"), std::string::npos) << table;
+  EXPECT_EQ(FormatAttentionSinks({}), "");
+  // The summary of the sink tensor holds its extremes.
+  for (const auto& t : r->tensors()) {
+    if (t.name() == "model.layers.1.self_attn.sinks") {
+      EXPECT_EQ(t.summary().abs_max(), 4.25);
+    }
+  }
+  // Filtered away: not tabulated.
+  WeightScanOptions o;
+  o.filter = "*mlp*";
+  absl::StatusOr<sinkscope::v1::WeightReport> f = ScanWeights(**c, o);
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE(AttentionSinks(**c, *f).empty());
+}
+
+TEST(GlobTest, MatchesWholeNames) {
+  EXPECT_TRUE(GlobMatch("", "anything"));
+  EXPECT_TRUE(GlobMatch("*", ""));
+  EXPECT_TRUE(GlobMatch("a*b?d", "a-xx-bcd"));
+  EXPECT_FALSE(GlobMatch("a*b?d", "a-xx-bcde"));
+  EXPECT_FALSE(GlobMatch("mlp", "model.mlp.w"));
+  EXPECT_TRUE(GlobMatch("*mlp*", "model.mlp.w"));
+  EXPECT_TRUE(GlobMatch("x,*.w", "model.mlp.w"));
+  EXPECT_TRUE(GlobMatch("**a**", "bab"));
+  EXPECT_FALSE(GlobMatch("?", ""));
+  EXPECT_TRUE(GlobMatch("*a*a*a*a*b", std::string(200, 'a') + "b"));
+  EXPECT_FALSE(GlobMatch("*a*a*a*a*b", std::string(200, 'a')));
 }
 
 TEST(ReportIoTest, RoundTripsInEveryFormatWithSnakeCaseJson) {

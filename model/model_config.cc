@@ -1,0 +1,322 @@
+#include "model/model_config.h"
+
+#include <cmath>
+#include <optional>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace sinkscope::model {
+namespace {
+
+absl::Status KeyError(absl::string_view key, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("config.json: key '", key, "' ", what));
+}
+
+// Reads typed members of the config object; null counts as absent.
+class ConfigReader {
+ public:
+  explicit ConfigReader(const JsonValue& root) : root_(root) {}
+
+  const JsonValue* Get(absl::string_view key) const {
+    const JsonValue* v = root_.Find(key);
+    return v == nullptr || v->is_null() ? nullptr : v;
+  }
+
+  absl::StatusOr<std::optional<int64_t>> OptionalInt(absl::string_view key) const {
+    const JsonValue* v = Get(key);
+    if (v == nullptr) return std::optional<int64_t>();
+    if (!v->is_number()) {
+      return KeyError(key, absl::StrCat("must be an integer, got ",
+                                        JsonValue::TypeName(v->type())));
+    }
+    absl::StatusOr<int64_t> i = v->AsInt64();
+    if (!i.ok()) return KeyError(key, absl::StrCat("must be an integer, got ", v->string_value()));
+    return std::optional<int64_t>(*i);
+  }
+
+  // A positive int (fits int32); `fallback` when absent, or an error when there is none.
+  absl::StatusOr<int> PositiveInt(absl::string_view key,
+                                  std::optional<int> fallback = std::nullopt) const {
+    absl::StatusOr<std::optional<int64_t>> v = OptionalInt(key);
+    if (!v.ok()) return v.status();
+    if (!v->has_value()) {
+      if (fallback.has_value()) return *fallback;
+      return KeyError(key, "is missing (required)");
+    }
+    const int64_t i = **v;
+    if (i <= 0 || i > (int64_t{1} << 30)) {
+      return KeyError(key, absl::StrCat("must be a positive integer, got ", i));
+    }
+    return static_cast<int>(i);
+  }
+
+  absl::StatusOr<double> PositiveNumber(absl::string_view key, std::optional<double> fallback) const {
+    const JsonValue* v = Get(key);
+    if (v == nullptr) {
+      if (fallback.has_value()) return *fallback;
+      return KeyError(key, "is missing (required)");
+    }
+    if (!v->is_number()) {
+      return KeyError(key, absl::StrCat("must be a number, got ", JsonValue::TypeName(v->type())));
+    }
+    if (!(v->number() > 0.0) || !std::isfinite(v->number())) {
+      return KeyError(key, absl::StrCat("must be a positive number, got ", v->string_value()));
+    }
+    return v->number();
+  }
+
+  absl::StatusOr<bool> Bool(absl::string_view key, bool fallback) const {
+    const JsonValue* v = Get(key);
+    if (v == nullptr) return fallback;
+    if (!v->is_bool()) {
+      return KeyError(key, absl::StrCat("must be a boolean, got ", JsonValue::TypeName(v->type())));
+    }
+    return v->bool_value();
+  }
+
+  absl::StatusOr<std::string> String(absl::string_view key, absl::string_view fallback) const {
+    const JsonValue* v = Get(key);
+    if (v == nullptr) return std::string(fallback);
+    if (!v->is_string()) {
+      return KeyError(key, absl::StrCat("must be a string, got ", JsonValue::TypeName(v->type())));
+    }
+    return v->string_value();
+  }
+
+ private:
+  const JsonValue& root_;
+};
+
+#define SINKSCOPE_ASSIGN(lhs, expr)          \
+  do {                                       \
+    auto sinkscope_v_ = (expr);              \
+    if (!sinkscope_v_.ok()) return sinkscope_v_.status(); \
+    lhs = *std::move(sinkscope_v_);          \
+  } while (0)
+
+// RoPE: `rope_scaling` must be null (or the default type); newer configs may carry
+// `rope_parameters` {"rope_type": "default", "rope_theta": ...}.
+absl::Status ReadRope(const ConfigReader& r, ModelConfig* c) {
+  for (absl::string_view key : {"rope_scaling", "rope_parameters"}) {
+    const JsonValue* v = r.Get(key);
+    if (v == nullptr) continue;
+    if (!v->is_object()) {
+      return KeyError(key, absl::StrCat("must be an object or null, got ",
+                                        JsonValue::TypeName(v->type())));
+    }
+    std::string type = "(no type)";
+    for (absl::string_view type_key : {"rope_type", "type"}) {
+      const JsonValue* t = v->Find(type_key);
+      if (t != nullptr && t->is_string()) type = t->string_value();
+    }
+    if (type != "default") {
+      return KeyError(key, absl::StrCat("of type '", type,
+                                        "' is not supported yet (only null / default RoPE)"));
+    }
+    if (const JsonValue* theta = v->Find("rope_theta"); theta != nullptr && theta->is_number()) {
+      c->rope_theta = static_cast<float>(theta->number());
+    }
+  }
+  if (r.Get("rope_theta") != nullptr || c->rope_theta == 0.0f) {
+    double theta;
+    SINKSCOPE_ASSIGN(theta, r.PositiveNumber("rope_theta", 10000.0));
+    c->rope_theta = static_cast<float>(theta);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckHeads(ModelConfig* c, absl::string_view hidden_key, absl::string_view heads_key,
+                        bool head_dim_given) {
+  if (!head_dim_given) {
+    if (c->hidden_size % c->num_heads != 0) {
+      return KeyError(heads_key, absl::StrCat("(", c->num_heads, ") does not divide ", hidden_key,
+                                              " (", c->hidden_size, ")"));
+    }
+    c->head_dim = c->hidden_size / c->num_heads;
+  }
+  if (c->num_heads % c->num_kv_heads != 0) {
+    return KeyError("num_key_value_heads",
+                    absl::StrCat("(", c->num_kv_heads, ") does not divide ", heads_key, " (",
+                                 c->num_heads, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ModelConfig> ParseLlamaFamily(const ConfigReader& r, const std::string& type) {
+  ModelConfig c;
+  c.model_type = type;
+  c.family = ModelFamily::kLlama;
+  c.norm = NormKind::kRmsNorm;
+  c.mlp = MlpKind::kSwiGlu;
+  SINKSCOPE_ASSIGN(c.hidden_size, r.PositiveInt("hidden_size"));
+  SINKSCOPE_ASSIGN(c.num_layers, r.PositiveInt("num_hidden_layers"));
+  SINKSCOPE_ASSIGN(c.num_heads, r.PositiveInt("num_attention_heads"));
+  SINKSCOPE_ASSIGN(c.num_kv_heads, r.PositiveInt("num_key_value_heads", c.num_heads));
+  const bool head_dim_given = r.Get("head_dim") != nullptr;
+  SINKSCOPE_ASSIGN(c.head_dim, r.PositiveInt("head_dim", 1));
+  SINKSCOPE_ASSIGN(c.intermediate_size, r.PositiveInt("intermediate_size"));
+  SINKSCOPE_ASSIGN(c.vocab_size, r.PositiveInt("vocab_size"));
+  const int default_positions = type == "llama" ? 2048 : (type == "mistral" ? 131072 : 32768);
+  SINKSCOPE_ASSIGN(c.max_position_embeddings,
+                   r.PositiveInt("max_position_embeddings", default_positions));
+  SINKSCOPE_ASSIGN(c.norm_eps, r.PositiveNumber("rms_norm_eps", 1e-6));
+  SINKSCOPE_ASSIGN(c.tie_word_embeddings, r.Bool("tie_word_embeddings", false));
+  if (absl::Status st = CheckHeads(&c, "hidden_size", "num_attention_heads", head_dim_given);
+      !st.ok()) {
+    return st;
+  }
+  if (absl::Status st = ReadRope(r, &c); !st.ok()) return st;
+  if (c.head_dim % 2 != 0) return KeyError("head_dim", "must be even for RoPE");
+
+  std::string act;
+  SINKSCOPE_ASSIGN(act, r.String("hidden_act", "silu"));
+  if (act != "silu") {
+    return KeyError("hidden_act", absl::StrCat("'", act, "' is not supported (only silu)"));
+  }
+  bool mlp_bias;
+  SINKSCOPE_ASSIGN(mlp_bias, r.Bool("mlp_bias", false));
+  if (mlp_bias) return KeyError("mlp_bias", "true is not supported yet");
+
+  if (type == "qwen2") {
+    c.qkv_bias = true;
+    c.o_bias = false;
+  } else if (type == "llama") {
+    SINKSCOPE_ASSIGN(c.qkv_bias, r.Bool("attention_bias", false));
+    c.o_bias = c.qkv_bias;
+  }
+
+  // Sliding window per layer (0: none).
+  int64_t window = 0;
+  {
+    std::optional<int64_t> w;
+    SINKSCOPE_ASSIGN(w, r.OptionalInt("sliding_window"));
+    if (w.has_value()) {
+      if (*w <= 0 || *w > (int64_t{1} << 30)) {
+        return KeyError("sliding_window",
+                        absl::StrCat("must be a positive integer or null, got ", *w));
+      }
+      window = *w;
+    }
+  }
+  int max_window_layers = 0;
+  if (type == "qwen2") {
+    bool use;
+    SINKSCOPE_ASSIGN(use, r.Bool("use_sliding_window", false));
+    if (!use) window = 0;
+    SINKSCOPE_ASSIGN(max_window_layers, r.PositiveInt("max_window_layers", 28));
+  } else if (type == "llama") {
+    window = 0;  // not a Llama parameter
+  }
+  c.layer_windows.assign(c.num_layers, 0);
+  if (const JsonValue* types = r.Get("layer_types"); types != nullptr) {
+    if (!types->is_array() || static_cast<int>(types->array().size()) != c.num_layers) {
+      return KeyError("layer_types", "must be an array of num_hidden_layers strings");
+    }
+    for (int l = 0; l < c.num_layers; ++l) {
+      const JsonValue& t = types->array()[l];
+      if (!t.is_string() ||
+          (t.string_value() != "full_attention" && t.string_value() != "sliding_attention")) {
+        return KeyError("layer_types",
+                        "entries must be 'full_attention' or 'sliding_attention'");
+      }
+      if (t.string_value() == "sliding_attention") c.layer_windows[l] = static_cast<int>(window);
+    }
+  } else {
+    for (int l = max_window_layers; l < c.num_layers; ++l) {
+      c.layer_windows[l] = static_cast<int>(window);
+    }
+  }
+  return c;
+}
+
+absl::StatusOr<ModelConfig> ParseGpt2(const ConfigReader& r) {
+  ModelConfig c;
+  c.model_type = "gpt2";
+  c.family = ModelFamily::kGpt2;
+  c.norm = NormKind::kLayerNorm;
+  c.mlp = MlpKind::kGeluTanh;
+  SINKSCOPE_ASSIGN(c.hidden_size, r.PositiveInt("n_embd"));
+  SINKSCOPE_ASSIGN(c.num_layers, r.PositiveInt("n_layer"));
+  SINKSCOPE_ASSIGN(c.num_heads, r.PositiveInt("n_head"));
+  c.num_kv_heads = c.num_heads;
+  SINKSCOPE_ASSIGN(c.max_position_embeddings, r.PositiveInt("n_positions"));
+  SINKSCOPE_ASSIGN(c.vocab_size, r.PositiveInt("vocab_size"));
+  SINKSCOPE_ASSIGN(c.intermediate_size, r.PositiveInt("n_inner", 4 * c.hidden_size));
+  SINKSCOPE_ASSIGN(c.norm_eps, r.PositiveNumber("layer_norm_epsilon", 1e-5));
+  SINKSCOPE_ASSIGN(c.tie_word_embeddings, r.Bool("tie_word_embeddings", true));
+  if (absl::Status st = CheckHeads(&c, "n_embd", "n_head", false); !st.ok()) return st;
+  std::string act;
+  SINKSCOPE_ASSIGN(act, r.String("activation_function", "gelu_new"));
+  if (act != "gelu_new" && act != "gelu_pytorch_tanh") {
+    return KeyError("activation_function",
+                    absl::StrCat("'", act, "' is not supported (only gelu_new, the tanh form)"));
+  }
+  bool flag;
+  SINKSCOPE_ASSIGN(flag, r.Bool("scale_attn_weights", true));
+  if (!flag) return KeyError("scale_attn_weights", "false is not supported yet");
+  SINKSCOPE_ASSIGN(flag, r.Bool("scale_attn_by_inverse_layer_idx", false));
+  if (flag) return KeyError("scale_attn_by_inverse_layer_idx", "true is not supported yet");
+  c.rope_theta = 0.0f;
+  c.qkv_bias = c.o_bias = c.mlp_bias = true;
+  c.layer_windows.assign(c.num_layers, 0);
+  return c;
+}
+
+#undef SINKSCOPE_ASSIGN
+
+}  // namespace
+
+absl::StatusOr<ModelConfig> ModelConfigFromJson(const JsonValue& config) {
+  if (!config.is_object()) {
+    return absl::InvalidArgumentError("config.json: the top level must be an object");
+  }
+  ConfigReader r(config);
+  absl::StatusOr<std::string> type = r.String("model_type", "");
+  if (!type.ok()) return type.status();
+  if (type->empty()) return KeyError("model_type", "is missing (required)");
+  if (*type == "llama" || *type == "mistral" || *type == "qwen2") {
+    return ParseLlamaFamily(r, *type);
+  }
+  if (*type == "gpt2") return ParseGpt2(r);
+  return absl::InvalidArgumentError(absl::StrCat(
+      "config.json: model_type '", *type,
+      "' is not supported (supported: llama, mistral, qwen2, gpt2)"));
+}
+
+absl::StatusOr<ModelConfig> ParseModelConfig(absl::string_view config_json) {
+  absl::StatusOr<JsonValue> v = ParseJson(config_json);
+  if (!v.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("config.json: ", v.status().message()));
+  }
+  return ModelConfigFromJson(*v);
+}
+
+attention::AttentionSpec AttentionSpecForLayer(const ModelConfig& c, int layer) {
+  attention::AttentionSpec s;
+  s.d_model = c.hidden_size;
+  s.num_heads = c.num_heads;
+  s.num_kv_heads = c.num_kv_heads;
+  s.head_dim = c.head_dim;
+  s.q_bias = s.k_bias = s.v_bias = c.qkv_bias;
+  s.o_bias = c.o_bias;
+  s.rope_theta = c.rope_theta;
+  s.rope_layout = attention::RopeLayout::kRotateHalf;
+  const int window =
+      layer >= 0 && layer < static_cast<int>(c.layer_windows.size()) ? c.layer_windows[layer] : 0;
+  s.mask = window > 0 ? attention::MaskKind::kSliding : attention::MaskKind::kCausal;
+  s.window = window;
+  s.variant = attention::Variant::kVanilla;
+  return s;
+}
+
+std::string ModelConfig::ToString() const {
+  return absl::StrCat(model_type, ": d=", hidden_size, " layers=", num_layers, " heads=",
+                      num_heads, "/", num_kv_heads, " head_dim=", head_dim,
+                      " ffn=", intermediate_size, " vocab=", vocab_size,
+                      " rope_theta=", rope_theta, " tied=", tie_word_embeddings ? 1 : 0,
+                      " windows=[", absl::StrJoin(layer_windows, ","), "]");
+}
+
+}  // namespace sinkscope::model

@@ -1,0 +1,72 @@
+// File: model/model_config.h
+//
+// model_config.h: the architecture of a checkpoint, read from its Hugging Face config.json by
+// `model_type`. Supported: the Llama family (llama, mistral, qwen2: RMSNorm, RoPE rotate_half,
+// GQA, SwiGLU MLP) and gpt2 (LayerNorm, learned positions, GELU-tanh MLP, Conv1D weights, tied
+// LM head). Everything else is rejected with an error that lists what is supported.
+//
+// Defaults follow transformers: num_key_value_heads = num_attention_heads, head_dim =
+// hidden_size / num_attention_heads, rope_theta = 10000, rms_norm_eps = 1e-6,
+// tie_word_embeddings = false (gpt2: true), attention_bias = false (qwen2: q/k/v true, o false),
+// sliding window: mistral `sliding_window` (null = none); qwen2 only when `use_sliding_window`,
+// and then on layers >= `max_window_layers` (or as `layer_types` says). `rope_scaling` other than
+// null (or {"rope_type": "default"}) is rejected: not supported yet.
+// Errors name the key: missing, wrong type, or inconsistent (heads not dividing hidden_size...).
+//
+// Example:
+//   absl::StatusOr<ModelConfig> c = ParseModelConfig(config_json_text);
+//   attention::AttentionSpec spec = AttentionSpecForLayer(*c, /*layer=*/0);
+#ifndef SINKSCOPE_MODEL_MODEL_CONFIG_H_
+#define SINKSCOPE_MODEL_MODEL_CONFIG_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "attention/attention_spec.h"
+#include "model/json.h"
+
+namespace sinkscope::model {
+
+enum class ModelFamily { kLlama, kGpt2 };  // kLlama: llama, mistral, qwen2
+enum class NormKind { kRmsNorm, kLayerNorm };
+enum class MlpKind { kSwiGlu, kGeluTanh };  // down(silu(gate x) * up x) | proj(gelu_tanh(fc x))
+
+struct ModelConfig {
+  std::string model_type;  // "llama", "mistral", "qwen2", "gpt2"
+  ModelFamily family = ModelFamily::kLlama;
+  NormKind norm = NormKind::kRmsNorm;
+  MlpKind mlp = MlpKind::kSwiGlu;
+
+  int hidden_size = 0;
+  int num_layers = 0;
+  int num_heads = 0;
+  int num_kv_heads = 0;
+  int head_dim = 0;
+  int intermediate_size = 0;
+  int vocab_size = 0;
+  int max_position_embeddings = 0;  // gpt2: n_positions (a hard limit: learned positions)
+  double norm_eps = 1e-6;
+  float rope_theta = 0.0f;          // 0: no RoPE (gpt2)
+  bool tie_word_embeddings = false;
+  bool qkv_bias = false;            // q, k and v projections
+  bool o_bias = false;
+  bool mlp_bias = false;            // gpt2: true
+  std::vector<int> layer_windows;   // per layer: sliding window W, 0 = full causal
+
+  std::string ToString() const;
+};
+
+// Parses config.json text. Errors: JSON syntax, unsupported model_type, missing / mistyped /
+// inconsistent keys (named), unsupported rope_scaling.
+absl::StatusOr<ModelConfig> ParseModelConfig(absl::string_view config_json);
+absl::StatusOr<ModelConfig> ModelConfigFromJson(const JsonValue& config);
+
+// The attention::AttentionSpec of one layer: vanilla softmax, causal or sliding window, GQA,
+// RoPE rotate_half (llama family), biases.
+attention::AttentionSpec AttentionSpecForLayer(const ModelConfig& config, int layer);
+
+}  // namespace sinkscope::model
+
+#endif  // SINKSCOPE_MODEL_MODEL_CONFIG_H_

@@ -1,0 +1,349 @@
+#include "model/transformer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "attention/attention_spec.h"
+#include "attention/attention_weights.h"
+#include "attention/reference_attention.h"
+
+namespace sinkscope::model {
+namespace {
+
+using FloatVector = Eigen::VectorXf;
+
+bool IsFloating(DType d) {
+  return d == DType::kF32 || d == DType::kF16 || d == DType::kBF16 || d == DType::kF64;
+}
+
+// count elements of v starting at element `begin`, widened to float.
+void ReadFloats(const TypedTensorView& v, int64_t begin, int64_t count, float* out) {
+  switch (v.dtype) {
+    case DType::kF32:
+      std::memcpy(out, v.data + begin * 4, count * 4);  // mapped data may be unaligned
+      return;
+    case DType::kBF16:
+    case DType::kF16:
+      for (int64_t i = 0; i < count; ++i) {
+        uint16_t h;
+        std::memcpy(&h, v.data + (begin + i) * 2, 2);
+        out[i] = v.dtype == DType::kBF16 ? Bf16ToFloat(h) : HalfToFloat(h);
+      }
+      return;
+    default:
+      for (int64_t i = 0; i < count; ++i) {
+        out[i] = static_cast<float>(LoadAsDouble(v.data, v.dtype, begin + i));
+      }
+  }
+}
+
+// Rows [row0, row0 + rows) of a 2-D view (or the whole view as `rows` x `cols`).
+FloatMatrix ReadRows(const TypedTensorView& v, int64_t row0, int64_t rows, int64_t cols) {
+  FloatMatrix m(rows, cols);
+  ReadFloats(v, row0 * cols, rows * cols, m.data());
+  return m;
+}
+
+FloatMatrix ToMatrix(const TypedTensorView& v) { return ReadRows(v, 0, v.shape[0], v.shape[1]); }
+
+FloatVector ToVector(const TypedTensorView& v) {
+  if (v.data == nullptr) return FloatVector();
+  FloatVector x(v.size());
+  ReadFloats(v, 0, v.size(), x.data());
+  return x;
+}
+
+// Finds tensors and checks their shapes; keeps the first error.
+class Fetcher {
+ public:
+  explicit Fetcher(const TensorSource& source) : source_(source) {}
+
+  TypedTensorView Required(const std::string& name, const std::vector<int64_t>& shape) {
+    if (!status_.ok()) return {};
+    absl::StatusOr<TypedTensorView> v = source_(name);
+    if (!v.ok()) {
+      status_ = absl::IsNotFound(v.status())
+                    ? absl::NotFoundError(absl::StrCat("checkpoint: missing tensor '", name, "'"))
+                    : v.status();
+      return {};
+    }
+    if (v->shape != shape) {
+      status_ = absl::InvalidArgumentError(
+          absl::StrCat("checkpoint: tensor '", name, "' has shape [", absl::StrJoin(v->shape, ", "),
+                       "], expected [", absl::StrJoin(shape, ", "), "]"));
+      return {};
+    }
+    if (!IsFloating(v->dtype)) {
+      status_ = absl::InvalidArgumentError(absl::StrCat(
+          "checkpoint: tensor '", name, "' has dtype ", DTypeName(v->dtype),
+          ", expected a floating dtype (F32, F16, BF16, F64)"));
+      return {};
+    }
+    if (v->data == nullptr && v->size() > 0) {
+      status_ = absl::InvalidArgumentError(absl::StrCat("checkpoint: tensor '", name,
+                                                        "' has no data"));
+      return {};
+    }
+    return *v;
+  }
+
+  bool Exists(const std::string& name) {
+    if (!status_.ok()) return false;
+    absl::StatusOr<TypedTensorView> v = source_(name);
+    if (v.ok()) return true;
+    if (!absl::IsNotFound(v.status())) status_ = v.status();
+    return false;
+  }
+
+  const absl::Status& status() const { return status_; }
+
+ private:
+  const TensorSource& source_;
+  absl::Status status_;
+};
+
+// One layer widened to float (built when the layer runs, dropped after it).
+struct LayerFloats {
+  attention::AttentionWeights attn;
+  FloatVector norm1_w, norm1_b, norm2_w, norm2_b;
+  FloatMatrix gate_w, up_w, down_w;  // llama, nn.Linear layout [out, in]
+  FloatMatrix fc_w, proj_w;          // gpt2, Conv1D layout [in, out]
+  FloatVector fc_b, proj_b;
+};
+
+FloatMatrix Norm(const FloatMatrix& x, NormKind kind, double eps, const FloatVector& w,
+                 const FloatVector& b) {
+  FloatMatrix y(x.rows(), x.cols());
+  const int64_t n = x.cols();
+  for (int64_t r = 0; r < x.rows(); ++r) {
+    const float* in = x.data() + r * n;
+    float* out = y.data() + r * n;
+    double mean = 0.0, sq = 0.0;
+    if (kind == NormKind::kLayerNorm) {
+      for (int64_t i = 0; i < n; ++i) mean += in[i];
+      mean /= static_cast<double>(n);
+    }
+    for (int64_t i = 0; i < n; ++i) sq += (in[i] - mean) * (in[i] - mean);
+    const double inv = 1.0 / std::sqrt(sq / static_cast<double>(n) + eps);
+    for (int64_t i = 0; i < n; ++i) {
+      out[i] = static_cast<float>((in[i] - mean) * inv) * w[i] + (b.size() > 0 ? b[i] : 0.0f);
+    }
+  }
+  return y;
+}
+
+float Silu(float x) { return x / (1.0f + std::exp(-x)); }
+
+float GeluTanh(float x) {
+  constexpr float kSqrt2OverPi = 0.7978845608028654f;
+  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+}
+
+FloatMatrix Mlp(const ModelConfig& c, const LayerFloats& w, const FloatMatrix& x) {
+  if (c.mlp == MlpKind::kSwiGlu) {
+    FloatMatrix gate = x * w.gate_w.transpose();
+    const FloatMatrix up = x * w.up_w.transpose();
+    gate = gate.unaryExpr(&Silu).cwiseProduct(up);
+    return gate * w.down_w.transpose();
+  }
+  FloatMatrix f = x * w.fc_w;
+  f.rowwise() += w.fc_b.transpose();
+  f = f.unaryExpr(&GeluTanh);
+  FloatMatrix y = f * w.proj_w;
+  y.rowwise() += w.proj_b.transpose();
+  return y;
+}
+
+}  // namespace
+
+absl::StatusOr<Transformer> Transformer::Create(const ModelConfig& config, TensorSource source) {
+  if (!source) return absl::InvalidArgumentError("Transformer: no tensor source");
+  if (static_cast<int>(config.layer_windows.size()) != config.num_layers) {
+    return absl::InvalidArgumentError("Transformer: config.layer_windows must have num_layers entries");
+  }
+  Transformer t;
+  t.config_ = config;
+  Fetcher f(source);
+  const int64_t d = config.hidden_size, v = config.vocab_size, ffn = config.intermediate_size;
+  const int64_t q_dim = static_cast<int64_t>(config.num_heads) * config.head_dim;
+  const int64_t kv_dim = static_cast<int64_t>(config.num_kv_heads) * config.head_dim;
+  t.layers_.resize(config.num_layers);
+
+  if (config.family == ModelFamily::kLlama) {
+    t.embed_ = f.Required("model.embed_tokens.weight", {v, d});
+    for (int l = 0; l < config.num_layers; ++l) {
+      const std::string p = absl::StrCat("model.layers.", l, ".");
+      LayerViews& L = t.layers_[l];
+      L.norm1_w = f.Required(p + "input_layernorm.weight", {d});
+      L.norm2_w = f.Required(p + "post_attention_layernorm.weight", {d});
+      L.q_w = f.Required(p + "self_attn.q_proj.weight", {q_dim, d});
+      L.k_w = f.Required(p + "self_attn.k_proj.weight", {kv_dim, d});
+      L.v_w = f.Required(p + "self_attn.v_proj.weight", {kv_dim, d});
+      L.o_w = f.Required(p + "self_attn.o_proj.weight", {d, q_dim});
+      if (config.qkv_bias) {
+        L.q_b = f.Required(p + "self_attn.q_proj.bias", {q_dim});
+        L.k_b = f.Required(p + "self_attn.k_proj.bias", {kv_dim});
+        L.v_b = f.Required(p + "self_attn.v_proj.bias", {kv_dim});
+      }
+      if (config.o_bias) L.o_b = f.Required(p + "self_attn.o_proj.bias", {d});
+      L.gate_w = f.Required(p + "mlp.gate_proj.weight", {ffn, d});
+      L.up_w = f.Required(p + "mlp.up_proj.weight", {ffn, d});
+      L.down_w = f.Required(p + "mlp.down_proj.weight", {d, ffn});
+    }
+    t.final_norm_w_ = f.Required("model.norm.weight", {d});
+  } else {
+    const std::string root = f.Exists("transformer.wte.weight") ? "transformer." : "";
+    t.embed_ = f.Required(root + "wte.weight", {v, d});
+    t.positions_ = f.Required(root + "wpe.weight", {config.max_position_embeddings, d});
+    for (int l = 0; l < config.num_layers; ++l) {
+      const std::string p = absl::StrCat(root, "h.", l, ".");
+      LayerViews& L = t.layers_[l];
+      L.norm1_w = f.Required(p + "ln_1.weight", {d});
+      L.norm1_b = f.Required(p + "ln_1.bias", {d});
+      L.qkv_w = f.Required(p + "attn.c_attn.weight", {d, 3 * d});
+      L.qkv_b = f.Required(p + "attn.c_attn.bias", {3 * d});
+      L.o_w = f.Required(p + "attn.c_proj.weight", {d, d});
+      L.o_b = f.Required(p + "attn.c_proj.bias", {d});
+      L.norm2_w = f.Required(p + "ln_2.weight", {d});
+      L.norm2_b = f.Required(p + "ln_2.bias", {d});
+      L.fc_w = f.Required(p + "mlp.c_fc.weight", {d, ffn});
+      L.fc_b = f.Required(p + "mlp.c_fc.bias", {ffn});
+      L.proj_w = f.Required(p + "mlp.c_proj.weight", {ffn, d});
+      L.proj_b = f.Required(p + "mlp.c_proj.bias", {d});
+    }
+    t.final_norm_w_ = f.Required(root + "ln_f.weight", {d});
+    t.final_norm_b_ = f.Required(root + "ln_f.bias", {d});
+  }
+  t.lm_head_ = config.tie_word_embeddings ? t.embed_ : f.Required("lm_head.weight", {v, d});
+  if (!f.status().ok()) {
+    return absl::Status(f.status().code(),
+                        absl::StrCat(f.status().message(), " (model_type ", config.model_type, ")"));
+  }
+  return t;
+}
+
+absl::StatusOr<ForwardResult> Transformer::Forward(const std::vector<int32_t>& ids,
+                                                   const ForwardHooks& hooks) const {
+  const ModelConfig& c = config_;
+  const int64_t T = static_cast<int64_t>(ids.size());
+  const int64_t d = c.hidden_size;
+  if (T == 0) return absl::InvalidArgumentError("Forward: no tokens");
+  for (int64_t t = 0; t < T; ++t) {
+    if (ids[t] < 0 || ids[t] >= c.vocab_size) {
+      return absl::InvalidArgumentError(absl::StrCat("Forward: token id ", ids[t], " at position ",
+                                                     t, " is outside [0, vocab_size ",
+                                                     c.vocab_size, ")"));
+    }
+  }
+  if (c.family == ModelFamily::kGpt2 && T > c.max_position_embeddings) {
+    return absl::InvalidArgumentError(absl::StrCat("Forward: ", T, " tokens exceed n_positions ",
+                                                   c.max_position_embeddings));
+  }
+
+  // Embeddings: only the tokens' rows are widened.
+  FloatMatrix h(T, d);
+  for (int64_t t = 0; t < T; ++t) {
+    ReadFloats(embed_, static_cast<int64_t>(ids[t]) * d, d, h.data() + t * d);
+    if (c.family == ModelFamily::kGpt2) h.row(t) += ReadRows(positions_, t, 1, d);
+  }
+
+  for (int l = 0; l < c.num_layers; ++l) {
+    const LayerViews& V = layers_[l];
+    LayerFloats w;
+    w.norm1_w = ToVector(V.norm1_w);
+    w.norm1_b = ToVector(V.norm1_b);
+    w.norm2_w = ToVector(V.norm2_w);
+    w.norm2_b = ToVector(V.norm2_b);
+    if (c.family == ModelFamily::kLlama) {
+      w.attn.wq = ToMatrix(V.q_w);
+      w.attn.wk = ToMatrix(V.k_w);
+      w.attn.wv = ToMatrix(V.v_w);
+      w.attn.wo = ToMatrix(V.o_w);
+      w.attn.bq = ToVector(V.q_b);
+      w.attn.bk = ToVector(V.k_b);
+      w.attn.bv = ToVector(V.v_b);
+      w.attn.bo = ToVector(V.o_b);
+      w.gate_w = ToMatrix(V.gate_w);
+      w.up_w = ToMatrix(V.up_w);
+      w.down_w = ToMatrix(V.down_w);
+    } else {
+      // Conv1D [in, out]: y = x W + b; nn.Linear wants W^T.
+      const FloatMatrix qkv = ToMatrix(V.qkv_w);
+      const FloatVector qkv_b = ToVector(V.qkv_b);
+      w.attn.wq = qkv.middleCols(0, d).transpose();
+      w.attn.wk = qkv.middleCols(d, d).transpose();
+      w.attn.wv = qkv.middleCols(2 * d, d).transpose();
+      w.attn.bq = qkv_b.segment(0, d);
+      w.attn.bk = qkv_b.segment(d, d);
+      w.attn.bv = qkv_b.segment(2 * d, d);
+      w.attn.wo = ToMatrix(V.o_w).transpose();
+      w.attn.bo = ToVector(V.o_b);
+      w.fc_w = ToMatrix(V.fc_w);
+      w.fc_b = ToVector(V.fc_b);
+      w.proj_w = ToMatrix(V.proj_w);
+      w.proj_b = ToVector(V.proj_b);
+    }
+    absl::StatusOr<attention::ReferenceAttention> attn =
+        attention::ReferenceAttention::Create(AttentionSpecForLayer(c, l), std::move(w.attn));
+    if (!attn.ok()) {
+      return absl::Status(attn.status().code(),
+                          absl::StrCat("layer ", l, ": ", attn.status().message()));
+    }
+    const bool capture = hooks.capture_attention_for_layer ? hooks.capture_attention_for_layer(l)
+                                                           : hooks.capture_attention;
+    attention::AttentionIntermediates inter;
+    const FloatMatrix attn_in = Norm(h, c.norm, c.norm_eps, w.norm1_w, w.norm1_b);
+    absl::StatusOr<FloatMatrix> attn_out = attn->Forward(attn_in, capture ? &inter : nullptr);
+    if (!attn_out.ok()) {
+      return absl::Status(attn_out.status().code(),
+                          absl::StrCat("layer ", l, ": ", attn_out.status().message()));
+    }
+    FloatMatrix out = h + *attn_out;
+    const FloatMatrix mlp_in = Norm(out, c.norm, c.norm_eps, w.norm2_w, w.norm2_b);
+    const FloatMatrix mlp_out = Mlp(c, w, mlp_in);
+    out += mlp_out;
+    if (hooks.on_layer) {
+      const LayerCapture cap{h,   attn_in, *attn_out, mlp_in, mlp_out, out,
+                             capture ? &inter : nullptr, &*attn};
+      hooks.on_layer(l, cap);
+    }
+    h = std::move(out);
+  }
+
+  const FloatMatrix hf = Norm(h, c.norm, c.norm_eps, ToVector(final_norm_w_),
+                              ToVector(final_norm_b_));
+  ForwardResult result;
+  result.logits.resize(T, c.vocab_size);
+  // LM head in row blocks of ~4M floats.
+  const int64_t block = std::max<int64_t>(1, (int64_t{1} << 22) / d);
+  for (int64_t r0 = 0; r0 < c.vocab_size; r0 += block) {
+    const int64_t n = std::min<int64_t>(block, c.vocab_size - r0);
+    const FloatMatrix w = ReadRows(lm_head_, r0, n, d);
+    result.logits.middleCols(r0, n).noalias() = hf * w.transpose();
+  }
+
+  result.num_predicted = T - 1;
+  if (T < 2) {
+    result.mean_nll = std::numeric_limits<double>::quiet_NaN();
+    return result;
+  }
+  double total = 0.0;
+  for (int64_t t = 0; t + 1 < T; ++t) {
+    const float* row = result.logits.data() + t * c.vocab_size;
+    double m = -std::numeric_limits<double>::infinity();
+    for (int64_t j = 0; j < c.vocab_size; ++j) m = std::max(m, static_cast<double>(row[j]));
+    double sum = 0.0;
+    for (int64_t j = 0; j < c.vocab_size; ++j) sum += std::exp(static_cast<double>(row[j]) - m);
+    total += m + std::log(sum) - static_cast<double>(row[ids[t + 1]]);
+  }
+  result.mean_nll = total / static_cast<double>(T - 1);
+  return result;
+}
+
+}  // namespace sinkscope::model
