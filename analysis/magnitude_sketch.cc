@@ -13,7 +13,9 @@ MagnitudeSketch::MagnitudeSketch(double relative_accuracy)
       log_gamma_(std::log(gamma_)) {}
 
 int MagnitudeSketch::Index(double m) const {
-  return static_cast<int>(std::ceil(std::log(m) / log_gamma_));
+  // The same expression as AddBatch's, so both put a value in the same bucket.
+  const double inv_log_gamma = 1.0 / log_gamma_;
+  return static_cast<int>(std::ceil(std::log(m) * inv_log_gamma));
 }
 
 double MagnitudeSketch::Representative(int i) const {
@@ -48,7 +50,26 @@ void MagnitudeSketch::Add(double x) {
 }
 
 void MagnitudeSketch::AddBatch(const float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) Add(x[i]);
+  const double inv_log_gamma = 1.0 / log_gamma_;
+  for (int64_t i = 0; i < n; ++i) {
+    const double m = std::fabs(static_cast<double>(x[i]));
+    if (!std::isfinite(m)) {
+      ++nonfinite_;
+      continue;
+    }
+    ++count_;
+    if (m < kMinIndexable) {
+      ++zero_;
+      continue;
+    }
+    const int index = static_cast<int>(std::ceil(std::log(m) * inv_log_gamma));  // as Index()
+    const int j = index - min_index_;
+    if (!counts_.empty() && j >= 0 && j < static_cast<int>(counts_.size())) {
+      ++counts_[j];  // the common case: inside the buckets seen so far
+    } else {
+      Increment(index, 1);
+    }
+  }
 }
 
 absl::Status MagnitudeSketch::Merge(const MagnitudeSketch& o) {

@@ -19,18 +19,20 @@ void SummaryBuilder::Add(const float* x, int64_t n) {
   const auto flush = [&](int64_t end) {
     if (end > start) stats_.AddBatch(x + start, end - start);
   };
+  int64_t llm = 0;
+  const double threshold = options_.llm_int8_threshold;
   for (int64_t i = 0; i < n; ++i) {
-    const float v = x[i];
-    if (!std::isfinite(v)) {
+    if (!std::isfinite(x[i])) {
       flush(i);
       start = i + 1;
       ++nonfinite_;
       continue;
     }
-    sketch_.Add(v);
-    llm_int8_count_ += std::fabs(v) >= options_.llm_int8_threshold;
+    llm += std::fabs(static_cast<double>(x[i])) >= threshold;
   }
   flush(n);
+  llm_int8_count_ += llm;
+  sketch_.AddBatch(x, n);  // counts non-finite values apart, as this builder does
 }
 
 void SummaryBuilder::Add(const model::TypedTensorView& view) {

@@ -68,13 +68,16 @@ sinkscope::v1::QuantError StreamingQuantError(const model::TypedTensorView& view
   // Pass 2: quantize, dequantize, accumulate the error.
   quant::ErrorAccumulator acc;
   const int32_t qmin = scheme.qmin(), qmax = scheme.qmax();
+  std::vector<float> ref(model::kFloatChunk), approx(model::kFloatChunk);
   model::ForEachFloatChunk(view, [&](const float* x, int64_t n, int64_t off) {
+    int64_t m = 0;  // finite elements of the chunk, compacted
     for (int64_t i = 0; i < n; ++i) {
       if (!std::isfinite(x[i])) continue;
       const quant::ScaleAndZeroPoint p = params[per_row ? (off + i) / cols : 0];
-      const int32_t q = quant::QuantizeValue(x[i], p, qmin, qmax);
-      acc.Add(x[i], quant::DequantizeValue(q, p));
+      ref[m] = x[i];
+      approx[m++] = quant::DequantizeValue(quant::QuantizeValue(x[i], p, qmin, qmax), p);
     }
+    acc.Add(ref.data(), approx.data(), m);
   });
   sinkscope::v1::QuantError out = quant::ToProto(
       acc.Finish(), absl::StrCat("int", bits, per_row ? " per-channel" : " per-tensor"));
