@@ -264,6 +264,81 @@ absl::StatusOr<ModelConfig> ParseGpt2(const ConfigReader& r) {
   return c;
 }
 
+absl::StatusOr<ModelConfig> ParseGptOss(const ConfigReader& r) {
+  ModelConfig c;
+  c.model_type = "gpt_oss";
+  c.family = ModelFamily::kGptOss;
+  c.norm = NormKind::kRmsNorm;
+  c.mlp = MlpKind::kMoeClampedSwiGlu;
+  SINKSCOPE_ASSIGN(c.hidden_size, r.PositiveInt("hidden_size"));
+  SINKSCOPE_ASSIGN(c.num_layers, r.PositiveInt("num_hidden_layers"));
+  SINKSCOPE_ASSIGN(c.num_heads, r.PositiveInt("num_attention_heads"));
+  SINKSCOPE_ASSIGN(c.num_kv_heads, r.PositiveInt("num_key_value_heads", c.num_heads));
+  SINKSCOPE_ASSIGN(c.head_dim, r.PositiveInt("head_dim", 64));
+  SINKSCOPE_ASSIGN(c.intermediate_size, r.PositiveInt("intermediate_size"));
+  SINKSCOPE_ASSIGN(c.vocab_size, r.PositiveInt("vocab_size"));
+  SINKSCOPE_ASSIGN(c.max_position_embeddings, r.PositiveInt("max_position_embeddings", 131072));
+  SINKSCOPE_ASSIGN(c.norm_eps, r.PositiveNumber("rms_norm_eps", 1e-5));
+  SINKSCOPE_ASSIGN(c.tie_word_embeddings, r.Bool("tie_word_embeddings", false));
+  if (absl::Status st = CheckHeads(&c, "hidden_size", "num_attention_heads", true); !st.ok()) {
+    return st;
+  }
+  if (r.Get("rope_theta") == nullptr) c.rope_theta = 150000.0f;
+  if (absl::Status st = ReadRope(r, &c); !st.ok()) return st;
+  if (c.head_dim % 2 != 0) return KeyError("head_dim", "must be even for RoPE");
+  SINKSCOPE_ASSIGN(c.qkv_bias, r.Bool("attention_bias", true));
+  c.o_bias = c.qkv_bias;
+  c.attention_sinks = true;
+
+  SINKSCOPE_ASSIGN(c.num_experts, r.PositiveInt("num_local_experts"));
+  const char* k_key =
+      r.Get("num_experts_per_tok") == nullptr && r.Get("experts_per_token") != nullptr
+          ? "experts_per_token"
+          : "num_experts_per_tok";
+  SINKSCOPE_ASSIGN(c.experts_per_token, r.PositiveInt(k_key));
+  if (c.experts_per_token > c.num_experts) {
+    return KeyError(k_key, absl::StrCat("(", c.experts_per_token,
+                                        ") exceeds num_local_experts (", c.num_experts, ")"));
+  }
+  double limit;
+  SINKSCOPE_ASSIGN(limit, r.PositiveNumber("swiglu_limit", 7.0));
+  c.swiglu_limit = static_cast<float>(limit);
+  c.swiglu_alpha = 1.702f;
+  if (const JsonValue* q = r.Get("quantization_config"); q != nullptr) {
+    std::string method = "(no quant_method)";
+    if (const JsonValue* m = q->is_object() ? q->Find("quant_method") : nullptr;
+        m != nullptr && m->is_string()) {
+      method = m->string_value();
+    }
+    if (method != "mxfp4") {
+      return KeyError("quantization_config",
+                      absl::StrCat("with quant_method '", method,
+                                   "' is not supported (only mxfp4 experts, or none)"));
+    }
+  }
+
+  int window;
+  SINKSCOPE_ASSIGN(window, r.PositiveInt("sliding_window", 128));
+  c.layer_windows.assign(c.num_layers, 0);
+  if (const JsonValue* types = r.Get("layer_types"); types != nullptr) {
+    if (!types->is_array() || static_cast<int>(types->array().size()) != c.num_layers) {
+      return KeyError("layer_types", "must be an array of num_hidden_layers strings");
+    }
+    for (int l = 0; l < c.num_layers; ++l) {
+      const JsonValue& t = types->array()[l];
+      if (!t.is_string() ||
+          (t.string_value() != "full_attention" && t.string_value() != "sliding_attention")) {
+        return KeyError("layer_types",
+                        "entries must be 'full_attention' or 'sliding_attention'");
+      }
+      if (t.string_value() == "sliding_attention") c.layer_windows[l] = window;
+    }
+  } else {
+    for (int l = 0; l < c.num_layers; l += 2) c.layer_windows[l] = window;
+  }
+  return c;
+}
+
 #undef SINKSCOPE_ASSIGN
 
 }  // namespace
@@ -280,9 +355,10 @@ absl::StatusOr<ModelConfig> ModelConfigFromJson(const JsonValue& config) {
     return ParseLlamaFamily(r, *type);
   }
   if (*type == "gpt2") return ParseGpt2(r);
+  if (*type == "gpt_oss") return ParseGptOss(r);
   return absl::InvalidArgumentError(absl::StrCat(
       "config.json: model_type '", *type,
-      "' is not supported (supported: llama, mistral, qwen2, gpt2)"));
+      "' is not supported (supported: llama, mistral, qwen2, gpt2, gpt_oss)"));
 }
 
 absl::StatusOr<ModelConfig> ParseModelConfig(absl::string_view config_json) {
@@ -307,7 +383,7 @@ attention::AttentionSpec AttentionSpecForLayer(const ModelConfig& c, int layer) 
       layer >= 0 && layer < static_cast<int>(c.layer_windows.size()) ? c.layer_windows[layer] : 0;
   s.mask = window > 0 ? attention::MaskKind::kSliding : attention::MaskKind::kCausal;
   s.window = window;
-  s.variant = attention::Variant::kVanilla;
+  s.variant = c.attention_sinks ? attention::Variant::kSinkLogit : attention::Variant::kVanilla;
   return s;
 }
 
@@ -316,7 +392,11 @@ std::string ModelConfig::ToString() const {
                       num_heads, "/", num_kv_heads, " head_dim=", head_dim,
                       " ffn=", intermediate_size, " vocab=", vocab_size,
                       " rope_theta=", rope_theta, " tied=", tie_word_embeddings ? 1 : 0,
-                      " windows=[", absl::StrJoin(layer_windows, ","), "]");
+                      " windows=[", absl::StrJoin(layer_windows, ","), "]",
+                      attention_sinks ? " sinks=1" : "",
+                      num_experts > 0 ? absl::StrCat(" experts=", experts_per_token, "/",
+                                                     num_experts, " swiglu_limit=", swiglu_limit)
+                                      : "");
 }
 
 }  // namespace sinkscope::model

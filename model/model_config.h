@@ -3,7 +3,19 @@
 // model_config.h: the architecture of a checkpoint, read from its Hugging Face config.json by
 // `model_type`. Supported: the Llama family (llama, mistral, qwen2: RMSNorm, RoPE rotate_half,
 // GQA, SwiGLU MLP) and gpt2 (LayerNorm, learned positions, GELU-tanh MLP, Conv1D weights, tied
-// LM head). Everything else is rejected with an error that lists what is supported.
+// LM head) and gpt_oss (openai/gpt-oss: RMSNorm, RoPE rotate_half, GQA, per-head sink logits,
+// q/k/v/o biases, alternating sliding / full layers, a mixture-of-experts MLP with a clamped
+// SwiGLU). Everything else is rejected with an error that lists what is supported.
+//
+// gpt_oss keys (defaults as transformers' GptOssConfig): hidden_size, num_hidden_layers,
+// num_attention_heads, intermediate_size (the expert width), vocab_size, num_local_experts,
+// num_experts_per_tok (or `experts_per_token`) required; num_key_value_heads (= heads),
+// head_dim (64), rms_norm_eps (1e-5), rope_theta (150000), sliding_window (128), layer_types
+// (default: sliding on even layers, full on odd), attention_bias (true: q/k/v/o biases),
+// tie_word_embeddings (false), swiglu_limit (7.0). Not supported yet, rejected naming the key:
+// `rope_scaling` other than default (the released checkpoints carry YaRN, which needs a
+// per-dimension RoPE frequency hook in attention/); `quantization_config` other than
+// quant_method mxfp4 (the MXFP4 expert tensors are decoded by transformer.h).
 //
 // Defaults follow transformers: num_key_value_heads = num_attention_heads, head_dim =
 // hidden_size / num_attention_heads, rope_theta = 10000, rms_norm_eps = 1e-6,
@@ -29,12 +41,14 @@
 
 namespace sinkscope::model {
 
-enum class ModelFamily { kLlama, kGpt2 };  // kLlama: llama, mistral, qwen2
+enum class ModelFamily { kLlama, kGpt2, kGptOss };  // kLlama: llama, mistral, qwen2
 enum class NormKind { kRmsNorm, kLayerNorm };
-enum class MlpKind { kSwiGlu, kGeluTanh };  // down(silu(gate x) * up x) | proj(gelu_tanh(fc x))
+// kSwiGlu: down(silu(gate x) * up x); kGeluTanh: proj(gelu_tanh(fc x)); kMoeClampedSwiGlu
+// (gpt_oss): top-k routed experts, each (clamp(up) + 1) * g sigmoid(alpha g), g = min(gate, limit).
+enum class MlpKind { kSwiGlu, kGeluTanh, kMoeClampedSwiGlu };
 
 struct ModelConfig {
-  std::string model_type;  // "llama", "mistral", "qwen2", "gpt2"
+  std::string model_type;  // "llama", "mistral", "qwen2", "gpt2", "gpt_oss"
   ModelFamily family = ModelFamily::kLlama;
   NormKind norm = NormKind::kRmsNorm;
   MlpKind mlp = MlpKind::kSwiGlu;
@@ -54,6 +68,12 @@ struct ModelConfig {
   bool o_bias = false;
   bool mlp_bias = false;            // gpt2: true
   std::vector<int> layer_windows;   // per layer: sliding window W, 0 = full causal
+  bool attention_sinks = false;     // gpt_oss: per-head sink logits (attention kSinkLogit)
+  // Mixture of experts (kMoeClampedSwiGlu); intermediate_size is one expert's width.
+  int num_experts = 0;
+  int experts_per_token = 0;
+  float swiglu_limit = 0.0f;
+  float swiglu_alpha = 0.0f;        // 1.702 (fixed in gpt-oss, not a config key)
 
   std::string ToString() const;
 };
@@ -64,7 +84,7 @@ absl::StatusOr<ModelConfig> ParseModelConfig(absl::string_view config_json);
 absl::StatusOr<ModelConfig> ModelConfigFromJson(const JsonValue& config);
 
 // The attention::AttentionSpec of one layer: vanilla softmax, causal or sliding window, GQA,
-// RoPE rotate_half (llama family), biases.
+// RoPE rotate_half (llama family, gpt_oss), biases; gpt_oss: kSinkLogit.
 attention::AttentionSpec AttentionSpecForLayer(const ModelConfig& config, int layer);
 
 }  // namespace sinkscope::model

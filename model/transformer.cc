@@ -93,6 +93,25 @@ class Fetcher {
     return *v;
   }
 
+  // A U8 tensor of exactly this shape (MXFP4 blocks and scales).
+  TypedTensorView RequiredU8(const std::string& name, const std::vector<int64_t>& shape) {
+    if (!status_.ok()) return {};
+    absl::StatusOr<TypedTensorView> v = source_(name);
+    if (!v.ok()) {
+      status_ = absl::IsNotFound(v.status())
+                    ? absl::NotFoundError(absl::StrCat("checkpoint: missing tensor '", name, "'"))
+                    : v.status();
+      return {};
+    }
+    if (v->shape != shape || v->dtype != DType::kU8 || (v->data == nullptr && v->size() > 0)) {
+      status_ = absl::InvalidArgumentError(absl::StrCat(
+          "checkpoint: tensor '", name, "' has dtype ", DTypeName(v->dtype), " shape [",
+          absl::StrJoin(v->shape, ", "), "], expected U8 [", absl::StrJoin(shape, ", "), "]"));
+      return {};
+    }
+    return *v;
+  }
+
   bool Exists(const std::string& name) {
     if (!status_.ok()) return false;
     absl::StatusOr<TypedTensorView> v = source_(name);
@@ -145,6 +164,42 @@ float GeluTanh(float x) {
   return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
 }
 
+// Expert e's [rows x cols] matrix of a 3-D view [E, rows, cols], widened.
+FloatMatrix ExpertMatrix(const TypedTensorView& v, int64_t e) {
+  return ReadRows(v, e * v.shape[1], v.shape[1], v.shape[2]);
+}
+
+// Expert e of MXFP4 blocks [E, rows, G, 16] (two E2M1 values a byte, low nibble first) with
+// E8M0 scales [E, rows, G] (2^(s - 127)), decoded to [rows, G * 32] and returned transposed,
+// [G * 32, rows]: the layout of the dequantized tensor ([in, out]).
+FloatMatrix Mxfp4ExpertMatrix(const TypedTensorView& blocks, const TypedTensorView& scales,
+                              int64_t e) {
+  static constexpr float kFp4[8] = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
+  const int64_t rows = blocks.shape[1], groups = blocks.shape[2];
+  FloatMatrix w(groups * 32, rows);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t idx = (e * rows + r) * groups + g;
+      const float scale = std::ldexp(1.0f, static_cast<int>(scales.data[idx]) - 127);
+      const uint8_t* b = blocks.data + idx * 16;
+      for (int64_t j = 0; j < 16; ++j) {
+        for (int n = 0; n < 2; ++n) {
+          const int nib = n == 0 ? (b[j] & 0xF) : (b[j] >> 4);
+          const float v = kFp4[nib & 7] * scale;
+          w(g * 32 + 2 * j + n, r) = (nib & 8) != 0 ? -v : v;
+        }
+      }
+    }
+  }
+  return w;
+}
+
+FloatVector ExpertVector(const TypedTensorView& v, int64_t e) {
+  FloatVector x(v.shape[1]);
+  ReadFloats(v, e * v.shape[1], v.shape[1], x.data());
+  return x;
+}
+
 FloatMatrix Mlp(const ModelConfig& c, const LayerFloats& w, const FloatMatrix& x) {
   if (c.mlp == MlpKind::kSwiGlu) {
     FloatMatrix gate = x * w.gate_w.transpose();
@@ -152,11 +207,71 @@ FloatMatrix Mlp(const ModelConfig& c, const LayerFloats& w, const FloatMatrix& x
     gate = gate.unaryExpr(&Silu).cwiseProduct(up);
     return gate * w.down_w.transpose();
   }
+  if (c.mlp == MlpKind::kMoeClampedSwiGlu) {
+    return FloatMatrix();  // MoeMlp
+  }
   FloatMatrix f = x * w.fc_w;
   f.rowwise() += w.fc_b.transpose();
   f = f.unaryExpr(&GeluTanh);
   FloatMatrix y = f * w.proj_w;
   y.rowwise() += w.proj_b.transpose();
+  return y;
+}
+
+// gpt_oss mixture of experts (transformer.h): routing on all tokens, then each selected expert
+// widened once and run on its tokens.
+// gate_up_s / down_s non-null: gate_up_w / down_w are MXFP4 blocks.
+FloatMatrix MoeMlp(const ModelConfig& c, const TypedTensorView& router_w,
+                   const TypedTensorView& router_b, const TypedTensorView& gate_up_w,
+                   const TypedTensorView& gate_up_s, const TypedTensorView& gate_up_b,
+                   const TypedTensorView& down_w, const TypedTensorView& down_s,
+                   const TypedTensorView& down_b, const FloatMatrix& x) {
+  const int64_t T = x.rows();
+  const int E = c.num_experts, K = c.experts_per_token;
+  const int64_t ffn = c.intermediate_size;
+  FloatMatrix logits = x * ToMatrix(router_w).transpose();
+  logits.rowwise() += ToVector(router_b).transpose();
+  // Per expert: (token, weight) pairs.
+  std::vector<std::vector<std::pair<int64_t, float>>> routed(E);
+  std::vector<int> order(E);
+  for (int64_t t = 0; t < T; ++t) {
+    for (int e = 0; e < E; ++e) order[e] = e;
+    std::partial_sort(order.begin(), order.begin() + K, order.end(), [&](int a, int b) {
+      const float la = logits(t, a), lb = logits(t, b);
+      return la > lb || (la == lb && a < b);
+    });
+    const double m = logits(t, order[0]);
+    double sum = 0.0;
+    for (int j = 0; j < K; ++j) sum += std::exp(static_cast<double>(logits(t, order[j])) - m);
+    for (int j = 0; j < K; ++j) {
+      const double p = std::exp(static_cast<double>(logits(t, order[j])) - m) / sum;
+      routed[order[j]].emplace_back(t, static_cast<float>(p));
+    }
+  }
+  FloatMatrix y = FloatMatrix::Zero(T, x.cols());
+  const float limit = c.swiglu_limit, alpha = c.swiglu_alpha;
+  for (int e = 0; e < E; ++e) {
+    const auto& tokens = routed[e];
+    if (tokens.empty()) continue;
+    const int64_t n = static_cast<int64_t>(tokens.size());
+    FloatMatrix xe(n, x.cols());
+    for (int64_t i = 0; i < n; ++i) xe.row(i) = x.row(tokens[i].first);
+    FloatMatrix gu = xe * (gate_up_s.data != nullptr ? Mxfp4ExpertMatrix(gate_up_w, gate_up_s, e)
+                                                     : ExpertMatrix(gate_up_w, e));  // [n, 2 ffn]
+    gu.rowwise() += ExpertVector(gate_up_b, e).transpose();
+    FloatMatrix act(n, ffn);
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < ffn; ++j) {
+        const float g = std::min(gu(i, 2 * j), limit);
+        const float u = std::clamp(gu(i, 2 * j + 1), -limit, limit);
+        act(i, j) = (u + 1.0f) * (g / (1.0f + std::exp(-alpha * g)));
+      }
+    }
+    FloatMatrix out = act * (down_s.data != nullptr ? Mxfp4ExpertMatrix(down_w, down_s, e)
+                                                    : ExpertMatrix(down_w, e));  // [n, d]
+    out.rowwise() += ExpertVector(down_b, e).transpose();
+    for (int64_t i = 0; i < n; ++i) y.row(tokens[i].first) += tokens[i].second * out.row(i);
+  }
   return y;
 }
 
@@ -175,7 +290,16 @@ absl::StatusOr<Transformer> Transformer::Create(const ModelConfig& config, Tenso
   const int64_t kv_dim = static_cast<int64_t>(config.num_kv_heads) * config.head_dim;
   t.layers_.resize(config.num_layers);
 
-  if (config.family == ModelFamily::kLlama) {
+  if (config.family == ModelFamily::kLlama || config.family == ModelFamily::kGptOss) {
+    const bool oss = config.family == ModelFamily::kGptOss;
+    const int64_t E = config.num_experts;
+    if (oss && (config.mlp != MlpKind::kMoeClampedSwiGlu || config.num_experts <= 0 ||
+                config.experts_per_token <= 0 || config.experts_per_token > config.num_experts ||
+                !(config.swiglu_limit > 0.0f) || !(config.swiglu_alpha > 0.0f))) {
+      return absl::InvalidArgumentError(
+          "Transformer: gpt_oss needs the MoE MLP with 0 < experts_per_token <= num_experts and "
+          "positive swiglu_limit / swiglu_alpha");
+    }
     t.embed_ = f.Required("model.embed_tokens.weight", {v, d});
     for (int l = 0; l < config.num_layers; ++l) {
       const std::string p = absl::StrCat("model.layers.", l, ".");
@@ -192,9 +316,35 @@ absl::StatusOr<Transformer> Transformer::Create(const ModelConfig& config, Tenso
         L.v_b = f.Required(p + "self_attn.v_proj.bias", {kv_dim});
       }
       if (config.o_bias) L.o_b = f.Required(p + "self_attn.o_proj.bias", {d});
-      L.gate_w = f.Required(p + "mlp.gate_proj.weight", {ffn, d});
-      L.up_w = f.Required(p + "mlp.up_proj.weight", {ffn, d});
-      L.down_w = f.Required(p + "mlp.down_proj.weight", {d, ffn});
+      if (config.attention_sinks) {
+        L.sinks = f.Required(p + "self_attn.sinks", {config.num_heads});
+      }
+      if (!oss) {
+        L.gate_w = f.Required(p + "mlp.gate_proj.weight", {ffn, d});
+        L.up_w = f.Required(p + "mlp.up_proj.weight", {ffn, d});
+        L.down_w = f.Required(p + "mlp.down_proj.weight", {d, ffn});
+        continue;
+      }
+      const std::string x = p + "mlp.experts.";
+      L.router_w = f.Required(p + "mlp.router.weight", {E, d});
+      L.router_b = f.Required(p + "mlp.router.bias", {E});
+      if (!f.Exists(x + "gate_up_proj") && f.Exists(x + "gate_up_proj_blocks")) {
+        // MXFP4: [E, out, in / 32, 16] blocks, [E, out, in / 32] scales.
+        if (d % 32 != 0 || ffn % 32 != 0) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "checkpoint: '", x, "gate_up_proj_blocks' (MXFP4) needs hidden_size and "
+              "intermediate_size divisible by 32 (", d, ", ", ffn, ")"));
+        }
+        L.gate_up_w = f.RequiredU8(x + "gate_up_proj_blocks", {E, 2 * ffn, d / 32, 16});
+        L.gate_up_s = f.RequiredU8(x + "gate_up_proj_scales", {E, 2 * ffn, d / 32});
+        L.experts_down_w = f.RequiredU8(x + "down_proj_blocks", {E, d, ffn / 32, 16});
+        L.experts_down_s = f.RequiredU8(x + "down_proj_scales", {E, d, ffn / 32});
+      } else {
+        L.gate_up_w = f.Required(x + "gate_up_proj", {E, d, 2 * ffn});
+        L.experts_down_w = f.Required(x + "down_proj", {E, ffn, d});
+      }
+      L.gate_up_b = f.Required(x + "gate_up_proj_bias", {E, 2 * ffn});
+      L.experts_down_b = f.Required(x + "down_proj_bias", {E, d});
     }
     t.final_norm_w_ = f.Required("model.norm.weight", {d});
   } else {
@@ -260,7 +410,7 @@ absl::StatusOr<ForwardResult> Transformer::Forward(const std::vector<int32_t>& i
     w.norm1_b = ToVector(V.norm1_b);
     w.norm2_w = ToVector(V.norm2_w);
     w.norm2_b = ToVector(V.norm2_b);
-    if (c.family == ModelFamily::kLlama) {
+    if (c.family == ModelFamily::kLlama || c.family == ModelFamily::kGptOss) {
       w.attn.wq = ToMatrix(V.q_w);
       w.attn.wk = ToMatrix(V.k_w);
       w.attn.wv = ToMatrix(V.v_w);
@@ -269,9 +419,12 @@ absl::StatusOr<ForwardResult> Transformer::Forward(const std::vector<int32_t>& i
       w.attn.bk = ToVector(V.k_b);
       w.attn.bv = ToVector(V.v_b);
       w.attn.bo = ToVector(V.o_b);
-      w.gate_w = ToMatrix(V.gate_w);
-      w.up_w = ToMatrix(V.up_w);
-      w.down_w = ToMatrix(V.down_w);
+      w.attn.sinks = ToVector(V.sinks);
+      if (c.mlp == MlpKind::kSwiGlu) {
+        w.gate_w = ToMatrix(V.gate_w);
+        w.up_w = ToMatrix(V.up_w);
+        w.down_w = ToMatrix(V.down_w);
+      }
     } else {
       // Conv1D [in, out]: y = x W + b; nn.Linear wants W^T.
       const FloatMatrix qkv = ToMatrix(V.qkv_w);
@@ -306,7 +459,11 @@ absl::StatusOr<ForwardResult> Transformer::Forward(const std::vector<int32_t>& i
     }
     FloatMatrix out = h + *attn_out;
     const FloatMatrix mlp_in = Norm(out, c.norm, c.norm_eps, w.norm2_w, w.norm2_b);
-    const FloatMatrix mlp_out = Mlp(c, w, mlp_in);
+    const FloatMatrix mlp_out =
+        c.mlp == MlpKind::kMoeClampedSwiGlu
+            ? MoeMlp(c, V.router_w, V.router_b, V.gate_up_w, V.gate_up_s, V.gate_up_b,
+                     V.experts_down_w, V.experts_down_s, V.experts_down_b, mlp_in)
+            : Mlp(c, w, mlp_in);
     out += mlp_out;
     if (hooks.on_layer) {
       const LayerCapture cap{h,   attn_in, *attn_out, mlp_in, mlp_out, out,

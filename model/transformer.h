@@ -13,14 +13,30 @@
 // attention::ReferenceAttention (causal or sliding window, GQA, RoPE rotate_half for the Llama
 // family, biases as configured). Llama: RMSNorm, SwiGLU down(silu(gate x) * up x). GPT-2:
 // LayerNorm, learned positions, fc / proj with GELU-tanh, Conv1D weights ([in, out]) transposed
-// to nn.Linear layout. Logits = FinalNorm(h) W_lm^T (W_lm the embedding when tied).
+// to nn.Linear layout. GPT-OSS: RMSNorm, attention with per-head sink logits (kSinkLogit, S
+// not scaled), q/k/v/o biases, sliding / full layers as configured, and a mixture-of-experts
+// MLP: router logits r = x W_r^T + b_r [E]; the top-k experts (ties: lower index) weighted by
+// the softmax over those k logits only; expert e: gu = x W_gu[e] + b_gu[e] [2 ffn] with
+// gate = gu[0::2], up = gu[1::2] (interleaved); g = min(gate, limit), u = clamp(up, -limit,
+// limit); y_e = ((u + 1) * g * sigmoid(alpha g)) W_d[e] + b_d[e] (alpha = 1.702). Experts are
+// widened one at a time and only for the tokens routed to them.
+// Logits = FinalNorm(h) W_lm^T (W_lm the embedding when tied).
 //
 // Tensor names as in Hugging Face checkpoints: llama `model.embed_tokens.weight`,
 // `model.layers.{i}.{input_layernorm,post_attention_layernorm}.weight`,
 // `model.layers.{i}.self_attn.{q,k,v,o}_proj.{weight,bias}`, `model.layers.{i}.mlp.{gate,up,
 // down}_proj.weight`, `model.norm.weight`, `lm_head.weight`; gpt2 (with or without the
 // `transformer.` prefix) `wte`, `wpe`, `h.{i}.ln_1`, `h.{i}.attn.c_attn`, `h.{i}.attn.c_proj`,
-// `h.{i}.ln_2`, `h.{i}.mlp.c_fc`, `h.{i}.mlp.c_proj`, `ln_f` (`.weight`, `.bias`).
+// `h.{i}.ln_2`, `h.{i}.mlp.c_fc`, `h.{i}.mlp.c_proj`, `ln_f` (`.weight`, `.bias`); gpt_oss (the
+// Hugging Face GptOss port) the llama names with biases on q/k/v/o, plus
+// `model.layers.{i}.self_attn.sinks` [H], `model.layers.{i}.mlp.router.{weight [E, d], bias [E]}`,
+// `model.layers.{i}.mlp.experts.gate_up_proj` [E, d, 2 ffn], `...gate_up_proj_bias` [E, 2 ffn],
+// `...down_proj` [E, ffn, d], `...down_proj_bias` [E, d] (note: [in, out] per expert, not
+// nn.Linear); or MXFP4 experts: `gate_up_proj_blocks` U8 [E, 2 ffn, d/32, 16] with
+// `gate_up_proj_scales` U8 [E, 2 ffn, d/32], `down_proj_blocks` [E, d, ffn/32, 16] with
+// `down_proj_scales` [E, d, ffn/32]: 32 FP4 E2M1 values a block (low nibble first; magnitudes
+// 0, 0.5, 1, 1.5, 2, 3, 4, 6, bit 3 the sign) times 2^(scale - 127), rows = output features;
+// decoded on the fly one expert at a time.
 //
 // Example:
 //   TensorSource src = [&](const std::string& name) { return checkpoint.View(name); };
@@ -100,6 +116,9 @@ class Transformer {
     TypedTensorView qkv_w, qkv_b;                            // gpt2 c_attn ([d, 3d], [3d])
     TypedTensorView gate_w, up_w, down_w;                    // llama
     TypedTensorView fc_w, fc_b, proj_w, proj_b;              // gpt2 Conv1D
+    TypedTensorView sinks, router_w, router_b;               // gpt_oss
+    TypedTensorView gate_up_w, gate_up_b, experts_down_w, experts_down_b;
+    TypedTensorView gate_up_s, experts_down_s;  // MXFP4 scales; then *_w are the U8 blocks
   };
 
   Transformer() = default;

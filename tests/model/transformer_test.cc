@@ -630,9 +630,9 @@ TEST(ModelConfigTest, LlamaFamilyDefaults) {
 }
 
 TEST(ModelConfigTest, ErrorsNameTheKey) {
-  ExpectConfigError(R"({"model_type": "gpt_oss", "hidden_size": 8})",
-                    "model_type 'gpt_oss' is not supported (supported: llama, mistral, qwen2, "
-                    "gpt2)");
+  ExpectConfigError(R"({"model_type": "mixtral", "hidden_size": 8})",
+                    "model_type 'mixtral' is not supported (supported: llama, mistral, qwen2, "
+                    "gpt2, gpt_oss)");
   ExpectConfigError(R"({"hidden_size": 8})", "model_type");
   ExpectConfigError(R"({"model_type": "llama", "num_hidden_layers": 2, "num_attention_heads": 4,
                         "intermediate_size": 24, "vocab_size": 29})",
