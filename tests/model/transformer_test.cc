@@ -15,84 +15,13 @@
 #include "gtest/gtest.h"
 #include "model/model_config.h"
 #include "model/safetensors.h"
+#include "tests/model/memory_checkpoint.h"
 
 namespace sinkscope::model {
 namespace {
 
-using Mat = std::vector<std::vector<double>>;  // [rows][cols]
-
-// ---------------------------------------------------------------- in-memory checkpoint
-
-struct Stored {
-  DType dtype = DType::kF32;
-  std::vector<int64_t> shape;
-  std::string bytes;
-};
-
-class MemoryCheckpoint {
- public:
-  MemoryCheckpoint(DType dtype, uint32_t seed) : dtype_(dtype), rng_(seed) {}
-
-  // Uniform in [center - scale, center + scale], stored in the checkpoint's dtype.
-  void Add(const std::string& name, std::vector<int64_t> shape, double scale,
-           double center = 0.0) {
-    Stored s;
-    s.dtype = dtype_;
-    s.shape = shape;
-    int64_t n = 1;
-    for (int64_t x : shape) n *= x;
-    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-    for (int64_t i = 0; i < n; ++i) {
-      const float v = static_cast<float>(center + scale * u(rng_));
-      if (dtype_ == DType::kF32) {
-        s.bytes.append(reinterpret_cast<const char*>(&v), 4);
-      } else {
-        const uint16_t b = FloatToBf16(v);
-        s.bytes.append(reinterpret_cast<const char*>(&b), 2);
-      }
-    }
-    tensors_[name] = std::move(s);
-  }
-  void Erase(const std::string& name) { tensors_.erase(name); }
-  void Reshape(const std::string& name, std::vector<int64_t> shape) {
-    tensors_.at(name).shape = shape;
-  }
-
-  TensorSource Source() const {
-    return [this](const std::string& name) -> absl::StatusOr<TypedTensorView> {
-      auto it = tensors_.find(name);
-      if (it == tensors_.end()) return absl::NotFoundError(name);
-      return TypedTensorView{reinterpret_cast<const uint8_t*>(it->second.bytes.data()),
-                             it->second.dtype, it->second.shape};
-    };
-  }
-
-  bool Has(const std::string& name) const { return tensors_.count(name) > 0; }
-  std::vector<double> Values(const std::string& name) const {
-    const Stored& s = tensors_.at(name);
-    const int64_t n = static_cast<int64_t>(s.bytes.size()) / DTypeSize(s.dtype);
-    std::vector<double> v(n);
-    for (int64_t i = 0; i < n; ++i) {
-      v[i] = LoadAsDouble(reinterpret_cast<const uint8_t*>(s.bytes.data()), s.dtype, i);
-    }
-    return v;
-  }
-  Mat Matrix(const std::string& name) const {
-    const Stored& s = tensors_.at(name);
-    const std::vector<double> v = Values(name);
-    Mat m(s.shape[0], std::vector<double>(s.shape[1]));
-    for (int64_t r = 0; r < s.shape[0]; ++r) {
-      for (int64_t c = 0; c < s.shape[1]; ++c) m[r][c] = v[r * s.shape[1] + c];
-    }
-    return m;
-  }
-  const std::map<std::string, Stored>& tensors() const { return tensors_; }
-
- private:
-  DType dtype_;
-  std::mt19937 rng_;
-  std::map<std::string, Stored> tensors_;
-};
+using test_support::Mat;
+using test_support::MemoryCheckpoint;
 
 void AddLlamaTensors(const ModelConfig& c, MemoryCheckpoint* ck) {
   const int64_t d = c.hidden_size, q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim;
