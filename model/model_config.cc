@@ -67,6 +67,16 @@ class ConfigReader {
     return v->number();
   }
 
+  absl::StatusOr<double> Number(absl::string_view key, double fallback) const {
+    const JsonValue* v = Get(key);
+    if (v == nullptr) return fallback;
+    if (!v->is_number() || !std::isfinite(v->number())) {
+      return KeyError(key, absl::StrCat("must be a finite number, got ",
+                                        JsonValue::TypeName(v->type())));
+    }
+    return v->number();
+  }
+
   absl::StatusOr<bool> Bool(absl::string_view key, bool fallback) const {
     const JsonValue* v = Get(key);
     if (v == nullptr) return fallback;
@@ -144,6 +154,30 @@ absl::Status CheckHeads(ModelConfig* c, absl::string_view hidden_key, absl::stri
   return absl::OkStatus();
 }
 
+// The attention variant of a sinkscope-trained model (train/): `attention_variant` names an
+// attention::Variant; its parameters are `num_sink_tokens`, `clip_zeta`, `clip_gamma`.
+absl::Status ReadSinkscopeVariant(const ConfigReader& r, ModelConfig* c) {
+  std::string name;
+  SINKSCOPE_ASSIGN(name, r.String("attention_variant", "vanilla"));
+  absl::StatusOr<attention::Variant> v = attention::ParseVariant(name);
+  if (!v.ok()) return KeyError("attention_variant", v.status().message());
+  c->attention_variant = *v;
+  c->attention_sinks = *v == attention::Variant::kSinkLogit;
+  if (*v == attention::Variant::kSinkTokens) {
+    SINKSCOPE_ASSIGN(c->num_sink_tokens, r.PositiveInt("num_sink_tokens", 1));
+  }
+  if (*v == attention::Variant::kClippedSoftmax) {
+    double zeta, gamma;
+    SINKSCOPE_ASSIGN(zeta, r.Number("clip_zeta", 1.0));
+    SINKSCOPE_ASSIGN(gamma, r.Number("clip_gamma", 0.0));
+    if (zeta < 1.0) return KeyError("clip_zeta", "must be >= 1");
+    if (gamma > 0.0) return KeyError("clip_gamma", "must be <= 0");
+    c->clip_zeta = static_cast<float>(zeta);
+    c->clip_gamma = static_cast<float>(gamma);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ModelConfig> ParseLlamaFamily(const ConfigReader& r, const std::string& type) {
   ModelConfig c;
   c.model_type = type;
@@ -158,7 +192,8 @@ absl::StatusOr<ModelConfig> ParseLlamaFamily(const ConfigReader& r, const std::s
   SINKSCOPE_ASSIGN(c.head_dim, r.PositiveInt("head_dim", 1));
   SINKSCOPE_ASSIGN(c.intermediate_size, r.PositiveInt("intermediate_size"));
   SINKSCOPE_ASSIGN(c.vocab_size, r.PositiveInt("vocab_size"));
-  const int default_positions = type == "llama" ? 2048 : (type == "mistral" ? 131072 : 32768);
+  const int default_positions =
+      type == "llama" || type == "sinkscope" ? 2048 : (type == "mistral" ? 131072 : 32768);
   SINKSCOPE_ASSIGN(c.max_position_embeddings,
                    r.PositiveInt("max_position_embeddings", default_positions));
   SINKSCOPE_ASSIGN(c.norm_eps, r.PositiveNumber("rms_norm_eps", 1e-6));
@@ -185,6 +220,9 @@ absl::StatusOr<ModelConfig> ParseLlamaFamily(const ConfigReader& r, const std::s
   } else if (type == "llama") {
     SINKSCOPE_ASSIGN(c.qkv_bias, r.Bool("attention_bias", false));
     c.o_bias = c.qkv_bias;
+  }
+  if (type == "sinkscope") {
+    if (absl::Status st = ReadSinkscopeVariant(r, &c); !st.ok()) return st;
   }
 
   // Sliding window per layer (0: none).
@@ -351,14 +389,14 @@ absl::StatusOr<ModelConfig> ModelConfigFromJson(const JsonValue& config) {
   absl::StatusOr<std::string> type = r.String("model_type", "");
   if (!type.ok()) return type.status();
   if (type->empty()) return KeyError("model_type", "is missing (required)");
-  if (*type == "llama" || *type == "mistral" || *type == "qwen2") {
+  if (*type == "llama" || *type == "mistral" || *type == "qwen2" || *type == "sinkscope") {
     return ParseLlamaFamily(r, *type);
   }
   if (*type == "gpt2") return ParseGpt2(r);
   if (*type == "gpt_oss") return ParseGptOss(r);
   return absl::InvalidArgumentError(absl::StrCat(
       "config.json: model_type '", *type,
-      "' is not supported (supported: llama, mistral, qwen2, gpt2, gpt_oss)"));
+      "' is not supported (supported: llama, mistral, qwen2, gpt2, gpt_oss, sinkscope)"));
 }
 
 absl::StatusOr<ModelConfig> ParseModelConfig(absl::string_view config_json) {
@@ -383,7 +421,10 @@ attention::AttentionSpec AttentionSpecForLayer(const ModelConfig& c, int layer) 
       layer >= 0 && layer < static_cast<int>(c.layer_windows.size()) ? c.layer_windows[layer] : 0;
   s.mask = window > 0 ? attention::MaskKind::kSliding : attention::MaskKind::kCausal;
   s.window = window;
-  s.variant = c.attention_sinks ? attention::Variant::kSinkLogit : attention::Variant::kVanilla;
+  s.variant = c.attention_sinks ? attention::Variant::kSinkLogit : c.attention_variant;
+  s.num_sink_tokens = s.variant == attention::Variant::kSinkTokens ? c.num_sink_tokens : 0;
+  s.clip_zeta = c.clip_zeta;
+  s.clip_gamma = c.clip_gamma;
   return s;
 }
 
@@ -394,6 +435,9 @@ std::string ModelConfig::ToString() const {
                       " rope_theta=", rope_theta, " tied=", tie_word_embeddings ? 1 : 0,
                       " windows=[", absl::StrJoin(layer_windows, ","), "]",
                       attention_sinks ? " sinks=1" : "",
+                      attention_variant != attention::Variant::kVanilla
+                          ? absl::StrCat(" variant=", attention::VariantName(attention_variant))
+                          : "",
                       num_experts > 0 ? absl::StrCat(" experts=", experts_per_token, "/",
                                                      num_experts, " swiglu_limit=", swiglu_limit)
                                       : "");

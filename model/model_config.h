@@ -5,7 +5,9 @@
 // GQA, SwiGLU MLP) and gpt2 (LayerNorm, learned positions, GELU-tanh MLP, Conv1D weights, tied
 // LM head) and gpt_oss (openai/gpt-oss: RMSNorm, RoPE rotate_half, GQA, per-head sink logits,
 // q/k/v/o biases, alternating sliding / full layers, a mixture-of-experts MLP with a clamped
-// SwiGLU). Everything else is rejected with an error that lists what is supported.
+// SwiGLU) and sinkscope (tiny models trained by train/: the Llama architecture with one attention
+// variant in every layer, `attention_variant` + its parameters, `layer_types` / `sliding_window`
+// as mistral). Everything else is rejected with an error that lists what is supported.
 //
 // gpt_oss keys (defaults as transformers' GptOssConfig): hidden_size, num_hidden_layers,
 // num_attention_heads, intermediate_size (the expert width), vocab_size, num_local_experts,
@@ -69,6 +71,14 @@ struct ModelConfig {
   bool mlp_bias = false;            // gpt2: true
   std::vector<int> layer_windows;   // per layer: sliding window W, 0 = full causal
   bool attention_sinks = false;     // gpt_oss: per-head sink logits (attention kSinkLogit)
+  // sinkscope (models trained by train/): the attention variant of every layer and its
+  // parameters. Extra tensors per layer: kSinkLogit `self_attn.sinks` [H]; kKvBias
+  // `self_attn.k_bias`, `self_attn.v_bias` [KVH, D]; kSinkTokens `self_attn.sink_tokens`
+  // [n, hidden]; kGated `self_attn.gate_proj.weight` [H, hidden] and `.bias` [H].
+  attention::Variant attention_variant = attention::Variant::kVanilla;
+  int num_sink_tokens = 0;
+  float clip_zeta = 1.0f;
+  float clip_gamma = 0.0f;
   // Mixture of experts (kMoeClampedSwiGlu); intermediate_size is one expert's width.
   int num_experts = 0;
   int experts_per_token = 0;

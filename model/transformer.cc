@@ -319,6 +319,22 @@ absl::StatusOr<Transformer> Transformer::Create(const ModelConfig& config, Tenso
       if (config.attention_sinks) {
         L.sinks = f.Required(p + "self_attn.sinks", {config.num_heads});
       }
+      const int64_t kvh = config.num_kv_heads, hd = config.head_dim;
+      switch (config.attention_variant) {
+        case attention::Variant::kKvBias:
+          L.kv_k = f.Required(p + "self_attn.k_bias", {kvh, hd});
+          L.kv_v = f.Required(p + "self_attn.v_bias", {kvh, hd});
+          break;
+        case attention::Variant::kSinkTokens:
+          L.sink_tokens = f.Required(p + "self_attn.sink_tokens", {config.num_sink_tokens, d});
+          break;
+        case attention::Variant::kGated:
+          L.gate_w_attn = f.Required(p + "self_attn.gate_proj.weight", {config.num_heads, d});
+          L.gate_b_attn = f.Required(p + "self_attn.gate_proj.bias", {config.num_heads});
+          break;
+        default:
+          break;
+      }
       if (!oss) {
         L.gate_w = f.Required(p + "mlp.gate_proj.weight", {ffn, d});
         L.up_w = f.Required(p + "mlp.up_proj.weight", {ffn, d});
@@ -420,6 +436,15 @@ absl::StatusOr<ForwardResult> Transformer::Forward(const std::vector<int32_t>& i
       w.attn.bv = ToVector(V.v_b);
       w.attn.bo = ToVector(V.o_b);
       w.attn.sinks = ToVector(V.sinks);
+      if (V.kv_k.data != nullptr) {
+        w.attn.k_bias = ToMatrix(V.kv_k);
+        w.attn.v_bias = ToMatrix(V.kv_v);
+      }
+      if (V.sink_tokens.data != nullptr) w.attn.sink_tokens = ToMatrix(V.sink_tokens);
+      if (V.gate_w_attn.data != nullptr) {
+        w.attn.gate_w = ToMatrix(V.gate_w_attn);
+        w.attn.gate_b = ToVector(V.gate_b_attn);
+      }
       if (c.mlp == MlpKind::kSwiGlu) {
         w.gate_w = ToMatrix(V.gate_w);
         w.up_w = ToMatrix(V.up_w);

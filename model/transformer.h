@@ -117,6 +117,7 @@ class Transformer {
     TypedTensorView gate_w, up_w, down_w;                    // llama
     TypedTensorView fc_w, fc_b, proj_w, proj_b;              // gpt2 Conv1D
     TypedTensorView sinks, router_w, router_b;               // gpt_oss
+    TypedTensorView kv_k, kv_v, sink_tokens, gate_w_attn, gate_b_attn;  // sinkscope variants
     TypedTensorView gate_up_w, gate_up_b, experts_down_w, experts_down_b;
     TypedTensorView gate_up_s, experts_down_s;  // MXFP4 scales; then *_w are the U8 blocks
   };

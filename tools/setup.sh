@@ -20,6 +20,8 @@ PACKAGES=(
   libgmock-dev
   libbenchmark-dev     # Google Benchmark 1.7
   chromium             # headless, for the HTML report test
+  libtorch-dev         # PyTorch 1.13 C++ API, train/ only
+  libopenblas0-pthread # the BLAS libtorch should use (the reference BLAS is ~30x slower)
 )
 
 missing=()
