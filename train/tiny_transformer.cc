@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
@@ -21,8 +22,8 @@ namespace {
 using attention::Variant;
 namespace F = torch::nn::functional;
 
-torch::Tensor Normal(std::vector<int64_t> shape, double std) {
-  return torch::randn(shape, torch::kFloat32) * std;
+torch::Tensor Normal(std::vector<int64_t> shape, double std, at::Generator& gen) {
+  return torch::randn(shape, gen, torch::kFloat32) * std;
 }
 
 absl::Status MakeDirs(const std::string& dir) {
@@ -42,7 +43,11 @@ absl::Status MakeDirs(const std::string& dir) {
 }  // namespace
 
 TinyTransformer::TinyTransformer(const TinyModelConfig& c, uint64_t seed) : config_(c) {
-  torch::manual_seed(seed);
+  // A generator of our own: runs in parallel threads stay deterministic.
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  const auto Normal = [&gen](std::vector<int64_t> shape, double std) {
+    return ::sinkscope::train::Normal(std::move(shape), std, gen);
+  };
   const int64_t d = c.hidden_size, V = c.vocab_size, H = c.num_heads, KVH = c.num_kv_heads;
   const int64_t D = c.head_dim(), F = c.intermediate_size;
   const double in_std = 1.0 / std::sqrt(static_cast<double>(d));

@@ -1,0 +1,42 @@
+// File: train/train_schedule.h
+//
+// train_schedule.h: how a tiny model is trained: AdamW (decoupled weight decay on matrices only),
+// linear warmup then cosine decay to a floor, gradient-norm clipping, checkpoint cadence and the
+// held-out measurement sizes. Plain C++ (no libtorch) so that the study can fingerprint it.
+//
+// Example:
+//   TrainSchedule s = TrainSchedule::Quick();
+//   double lr = s.LearningRate(/*step=*/10);
+#ifndef SINKSCOPE_TRAIN_TRAIN_SCHEDULE_H_
+#define SINKSCOPE_TRAIN_TRAIN_SCHEDULE_H_
+
+#include <cstdint>
+#include <string>
+
+namespace sinkscope::train {
+
+struct TrainSchedule {
+  int steps = 600;
+  int batch = 32;
+  double peak_lr = 3e-3;
+  int warmup_steps = 50;
+  double final_lr_ratio = 0.1;   // cosine decays to peak_lr * final_lr_ratio
+  double weight_decay = 0.05;
+  double beta1 = 0.9, beta2 = 0.98;
+  double grad_clip = 1.0;
+  int checkpoint_every = 100;    // plus the last step
+  int eval_sequences = 64;       // held-out loss
+  int probe_sequences = 4;       // held-out sequences for sink / activation / int8 metrics
+  uint64_t seed = 1;
+  bool keep_checkpoints = true;  // false: only the final model stays on disk
+
+  static TrainSchedule Default();  // the train_variants default (all runs in ~10 min, 2 cores)
+  static TrainSchedule Quick();    // --quick (all runs in < 2 min)
+  std::string ToString() const;
+  // Learning rate at `step` (0-based).
+  double LearningRate(int step) const;
+};
+
+}  // namespace sinkscope::train
+
+#endif  // SINKSCOPE_TRAIN_TRAIN_SCHEDULE_H_
