@@ -359,6 +359,7 @@ struct Case {
   int tokens;
   NaiveRopeScaling rope;  // what the config's rope_scaling says, for the naive forward
 };
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 class GptOssParityTest : public ::testing::TestWithParam<Case> {};
 
