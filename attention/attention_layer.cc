@@ -96,8 +96,9 @@ absl::StatusOr<FloatMatrix> RunAttentionLayer(const AttentionSpec& s, const Atte
     std::vector<int64_t> pos_q(T), pos_k(n_sink + T);
     for (int64_t t = 0; t < T; ++t) pos_q[t] = n_sink + t;
     for (int64_t j = 0; j < n_sink + T; ++j) pos_k[j] = j;
-    ApplyRope(&q, pos_q, H, D, s.rope_theta, s.rope_layout);
-    ApplyRope(&k, pos_k, KVH, D, s.rope_theta, s.rope_layout);
+    const RopeFrequencies freq = RopeInverseFrequencies(s);
+    ApplyRope(&q, pos_q, H, D, freq, s.rope_layout);
+    ApplyRope(&k, pos_k, KVH, D, freq, s.rope_layout);
   }
   FloatMatrix K, V;
   if (s.variant == Variant::kKvBias) {

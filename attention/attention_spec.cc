@@ -52,7 +52,11 @@ std::string AttentionSpec::ToString() const {
   return absl::StrCat("d_model ", d_model, ", ", num_heads, " heads / ", num_kv_heads,
                       " kv heads x ", head_dim, ", ", mask_text, ", ", VariantName(variant),
                       rope_theta > 0 ? absl::StrCat(", rope ", RopeLayoutName(rope_layout),
-                                                    " theta ", rope_theta)
+                                                    " theta ", rope_theta,
+                                                    rope_scaling.is_none()
+                                                        ? ""
+                                                        : absl::StrCat(" scaling ",
+                                                                       rope_scaling.ToString()))
                                      : ", no rope");
 }
 
@@ -69,6 +73,14 @@ absl::Status ValidateSpec(const AttentionSpec& s) {
   }
   if (s.rope_theta < 0.0f) return bad("rope_theta must be >= 0");
   if (s.rope_theta > 0.0f && s.head_dim % 2 != 0) return bad("RoPE needs an even head_dim");
+  if (s.rope_theta == 0.0f && !s.rope_scaling.is_none()) {
+    return bad(absl::StrCat("rope_scaling ", s.rope_scaling.ToString(),
+                            " without RoPE (rope_theta 0)"));
+  }
+  if (absl::Status st = ValidateRopeScaling(s.rope_scaling); !st.ok()) return bad(st.message());
+  if (s.rope_scaling.type == RopeScalingType::kYarn && !(s.rope_theta > 1.0f)) {
+    return bad(absl::StrCat("yarn RoPE scaling needs rope_theta > 1, got ", s.rope_theta));
+  }
   if (s.mask == MaskKind::kSliding && s.window <= 0) return bad("a sliding window needs window > 0");
   if (s.variant == Variant::kSinkTokens && s.num_sink_tokens <= 0) {
     return bad("the sink_tokens variant needs num_sink_tokens > 0");

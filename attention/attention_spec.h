@@ -1,8 +1,9 @@
 // File: attention/attention_spec.h
 //
 // attention_spec.h: the shape and behaviour of one attention layer: heads (MHA, GQA, MQA), head
-// size, softmax scale, projection biases, RoPE (both layouts checkpoints use), the mask (causal,
-// sliding window, none) and the variant (how surplus attention is absorbed).
+// size, softmax scale, projection biases, RoPE (both layouts checkpoints use, and its scaling:
+// linear, YaRN, Llama 3; rope_scaling.h), the mask (causal, sliding window, none) and the variant
+// (how surplus attention is absorbed).
 //
 // Variants (one enum value each, one layer implementation for all):
 //   kVanilla:        softmax(q.k * scale)
@@ -23,6 +24,7 @@
 //   s.d_model = 1024; s.num_heads = 16; s.num_kv_heads = 4; s.head_dim = 64;
 //   s.mask = MaskKind::kSliding; s.window = 128;
 //   s.rope_theta = 10000; s.rope_layout = RopeLayout::kRotateHalf;
+//   s.rope_scaling.type = RopeScalingType::kLinear; s.rope_scaling.factor = 4;  // optional
 //   s.variant = Variant::kSinkLogit;
 #ifndef SINKSCOPE_ATTENTION_ATTENTION_SPEC_H_
 #define SINKSCOPE_ATTENTION_ATTENTION_SPEC_H_
@@ -33,6 +35,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "attention/rope_scaling.h"
 
 namespace sinkscope::attention {
 
@@ -66,6 +69,7 @@ struct AttentionSpec {
   bool q_bias = false, k_bias = false, v_bias = false, o_bias = false;
   float rope_theta = 0.0f;     // 0: no RoPE
   RopeLayout rope_layout = RopeLayout::kRotateHalf;
+  RopeScaling rope_scaling;    // none by default; only with rope_theta > 0
   MaskKind mask = MaskKind::kCausal;
   int window = 0;              // kSliding only
   Variant variant = Variant::kVanilla;

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "attention/rope.h"
 #include "attention/variant_softmax.h"
 
 namespace sinkscope::attention {
@@ -124,10 +125,7 @@ StreamingAttention::StreamingAttention(const AttentionSpec& spec,
   rope_ = spec_.rope_theta > 0.0f;
   if (rope_) {
     const int half = D / 2;
-    inv_freq_.resize(half);
-    for (int i = 0; i < half; ++i) {
-      inv_freq_[i] = std::pow(static_cast<double>(spec_.rope_theta), -2.0 * i / D);
-    }
+    rope_freq_ = RopeInverseFrequencies(spec_);
     cos_.resize(half);
     sin_.resize(half);
     rotated_keys_.setZero(int64_t{KVH} * cap, D);
@@ -166,11 +164,7 @@ absl::StatusOr<StreamingAttention> StreamingAttention::Create(const AttentionSpe
 }
 
 void StreamingAttention::Angles(int64_t position, float* c, float* s) const {
-  for (size_t i = 0; i < inv_freq_.size(); ++i) {
-    const double angle = static_cast<double>(position) * inv_freq_[i];
-    c[i] = static_cast<float>(std::cos(angle));
-    s[i] = static_cast<float>(std::sin(angle));
-  }
+  RopeCosSin(position, rope_freq_, c, s);
 }
 
 void StreamingAttention::Rotate(const float* src, float* dst, int heads, int64_t dst_head_stride,

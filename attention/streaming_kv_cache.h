@@ -13,7 +13,8 @@
 //   kOriginal:    every key keeps the absolute stream position it had when appended and the query
 //                 uses its own (llama.cpp without context shift).
 // While nothing has been evicted the two coincide, and both equal RunAttentionLayer's causal
-// layer on the whole sequence. RoPE angles are computed in double (positions reach 1e5+).
+// layer on the whole sequence. RoPE angles are computed in double (positions reach 1e5+), with
+// the spec's RoPE scaling (rope.h).
 // No key is re-rotated per step in either mode. RoPE scores depend only on the query-key position
 // difference, and a window key's difference in cache positions, i - (size-1), equals its append
 // index minus the newest token's (the window holds consecutive appends). So kWithinCache keys are
@@ -56,6 +57,7 @@
 #include "absl/status/statusor.h"
 #include "attention/attention_spec.h"
 #include "attention/attention_weights.h"
+#include "attention/rope_scaling.h"
 
 namespace sinkscope::attention {
 
@@ -173,7 +175,7 @@ class StreamingAttention {
   // Where the newest cached token is rotated: its absolute position (kOriginal) or its append
   // index (kWithinCache; see the file comment).
   int64_t RopePositionOfNewest() const;
-  // c[i], s[i] = cos, sin of position * inv_freq_[i] (angle in double), i < head_dim/2.
+  // c[i], s[i] = A cos, A sin of position * inv_freq[i] (rope.h RopeCosSin), i < head_dim/2.
   void Angles(int64_t position, float* c, float* s) const;
   // Rotates `heads` head vectors of head_dim floats at src (contiguous) into dst (head h at
   // dst + h * dst_head_stride) with the cos/sin c, s of one position; src and dst do not overlap.
@@ -187,8 +189,8 @@ class StreamingAttention {
   int64_t tokens_streamed_ = 0;
   bool rope_ = false;
 
-  // RoPE inverse frequencies theta^(-2i/D), in double.
-  std::vector<double> inv_freq_;
+  // RoPE inverse frequencies (in double) and attention factor A, with the spec's scaling.
+  RopeFrequencies rope_freq_;
   // Keys with RoPE, head-major [num_kv_heads x capacity x head_dim] by storage row, written on
   // append. Unused without RoPE.
   FloatMatrix rotated_keys_;

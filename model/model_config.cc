@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <optional>
+#include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -17,7 +19,9 @@ absl::Status KeyError(absl::string_view key, absl::string_view what) {
 // Reads typed members of the config object; null counts as absent.
 class ConfigReader {
  public:
-  explicit ConfigReader(const JsonValue& root) : root_(root) {}
+  // `prefix` names a nested object in errors ("rope_scaling." -> 'rope_scaling.factor').
+  explicit ConfigReader(const JsonValue& root, std::string prefix = "")
+      : root_(root), prefix_(std::move(prefix)) {}
 
   const JsonValue* Get(absl::string_view key) const {
     const JsonValue* v = root_.Find(key);
@@ -28,11 +32,13 @@ class ConfigReader {
     const JsonValue* v = Get(key);
     if (v == nullptr) return std::optional<int64_t>();
     if (!v->is_number()) {
-      return KeyError(key, absl::StrCat("must be an integer, got ",
-                                        JsonValue::TypeName(v->type())));
+      return KeyError(Name(key), absl::StrCat("must be an integer, got ",
+                                              JsonValue::TypeName(v->type())));
     }
     absl::StatusOr<int64_t> i = v->AsInt64();
-    if (!i.ok()) return KeyError(key, absl::StrCat("must be an integer, got ", v->string_value()));
+    if (!i.ok()) {
+      return KeyError(Name(key), absl::StrCat("must be an integer, got ", v->string_value()));
+    }
     return std::optional<int64_t>(*i);
   }
 
@@ -43,11 +49,11 @@ class ConfigReader {
     if (!v.ok()) return v.status();
     if (!v->has_value()) {
       if (fallback.has_value()) return *fallback;
-      return KeyError(key, "is missing (required)");
+      return KeyError(Name(key), "is missing (required)");
     }
     const int64_t i = **v;
     if (i <= 0 || i > (int64_t{1} << 30)) {
-      return KeyError(key, absl::StrCat("must be a positive integer, got ", i));
+      return KeyError(Name(key), absl::StrCat("must be a positive integer, got ", i));
     }
     return static_cast<int>(i);
   }
@@ -56,13 +62,15 @@ class ConfigReader {
     const JsonValue* v = Get(key);
     if (v == nullptr) {
       if (fallback.has_value()) return *fallback;
-      return KeyError(key, "is missing (required)");
+      return KeyError(Name(key), "is missing (required)");
     }
     if (!v->is_number()) {
-      return KeyError(key, absl::StrCat("must be a number, got ", JsonValue::TypeName(v->type())));
+      return KeyError(Name(key),
+                      absl::StrCat("must be a number, got ", JsonValue::TypeName(v->type())));
     }
     if (!(v->number() > 0.0) || !std::isfinite(v->number())) {
-      return KeyError(key, absl::StrCat("must be a positive number, got ", v->string_value()));
+      return KeyError(Name(key),
+                      absl::StrCat("must be a positive number, got ", v->string_value()));
     }
     return v->number();
   }
@@ -81,7 +89,8 @@ class ConfigReader {
     const JsonValue* v = Get(key);
     if (v == nullptr) return fallback;
     if (!v->is_bool()) {
-      return KeyError(key, absl::StrCat("must be a boolean, got ", JsonValue::TypeName(v->type())));
+      return KeyError(Name(key),
+                      absl::StrCat("must be a boolean, got ", JsonValue::TypeName(v->type())));
     }
     return v->bool_value();
   }
@@ -90,13 +99,31 @@ class ConfigReader {
     const JsonValue* v = Get(key);
     if (v == nullptr) return std::string(fallback);
     if (!v->is_string()) {
-      return KeyError(key, absl::StrCat("must be a string, got ", JsonValue::TypeName(v->type())));
+      return KeyError(Name(key),
+                      absl::StrCat("must be a string, got ", JsonValue::TypeName(v->type())));
     }
     return v->string_value();
   }
 
+  // A number >= 0; `fallback` when absent.
+  absl::StatusOr<double> NonNegativeNumber(absl::string_view key, double fallback) const {
+    const JsonValue* v = Get(key);
+    if (v == nullptr) return fallback;
+    if (!v->is_number()) {
+      return KeyError(Name(key),
+                      absl::StrCat("must be a number, got ", JsonValue::TypeName(v->type())));
+    }
+    if (!(v->number() >= 0.0) || !std::isfinite(v->number())) {
+      return KeyError(Name(key), absl::StrCat("must be a number >= 0, got ", v->string_value()));
+    }
+    return v->number();
+  }
+
+  std::string Name(absl::string_view key) const { return absl::StrCat(prefix_, key); }
+
  private:
   const JsonValue& root_;
+  std::string prefix_;
 };
 
 #define SINKSCOPE_ASSIGN(lhs, expr)          \
@@ -106,25 +133,81 @@ class ConfigReader {
     lhs = *std::move(sinkscope_v_);          \
   } while (0)
 
-// RoPE: `rope_scaling` must be null (or the default type); newer configs may carry
-// `rope_parameters` {"rope_type": "default", "rope_theta": ...}.
+// One `rope_scaling` / `rope_parameters` object (see model_config.h for the keys and defaults).
+absl::StatusOr<attention::RopeScaling> ParseRopeScaling(absl::string_view key,
+                                                        const JsonValue& object,
+                                                        const ModelConfig& c) {
+  using attention::RopeScalingType;
+  const ConfigReader r(object, absl::StrCat(key, "."));
+  const char* type_key = r.Get("rope_type") != nullptr ? "rope_type" : "type";
+  std::string name;
+  SINKSCOPE_ASSIGN(name, r.String(type_key, ""));
+  if (name.empty()) return KeyError(key, "has no 'rope_type' (or legacy 'type')");
+  attention::RopeScaling s;
+  if (name == "default") return s;
+  if (name == "linear") {
+    s.type = RopeScalingType::kLinear;
+  } else if (name == "yarn") {
+    s.type = RopeScalingType::kYarn;
+  } else if (name == "llama3") {
+    s.type = RopeScalingType::kLlama3;
+  } else {
+    return KeyError(r.Name(type_key),
+                    absl::StrCat("is '", name,
+                                 "', which is not supported (supported: default, linear, yarn, "
+                                 "llama3)"));
+  }
+  if (s.type == RopeScalingType::kLinear) {
+    SINKSCOPE_ASSIGN(s.factor, r.PositiveNumber("factor", std::nullopt));
+  } else if (s.type == RopeScalingType::kLlama3) {
+    SINKSCOPE_ASSIGN(s.factor, r.PositiveNumber("factor", std::nullopt));
+    SINKSCOPE_ASSIGN(s.low_freq_factor, r.PositiveNumber("low_freq_factor", std::nullopt));
+    SINKSCOPE_ASSIGN(s.high_freq_factor, r.PositiveNumber("high_freq_factor", std::nullopt));
+    SINKSCOPE_ASSIGN(s.original_max_position_embeddings,
+                     r.PositiveInt("original_max_position_embeddings"));
+  } else {  // yarn
+    const bool has_original = r.Get("original_max_position_embeddings") != nullptr;
+    SINKSCOPE_ASSIGN(s.original_max_position_embeddings,
+                     r.PositiveInt("original_max_position_embeddings",
+                                   c.max_position_embeddings));
+    if (r.Get("factor") != nullptr || !has_original) {
+      SINKSCOPE_ASSIGN(s.factor, r.PositiveNumber("factor", std::nullopt));
+    } else {
+      s.factor = static_cast<double>(c.max_position_embeddings) /
+                 static_cast<double>(s.original_max_position_embeddings);
+    }
+    SINKSCOPE_ASSIGN(s.beta_fast, r.PositiveNumber("beta_fast", 32.0));
+    SINKSCOPE_ASSIGN(s.beta_slow, r.PositiveNumber("beta_slow", 1.0));
+    SINKSCOPE_ASSIGN(s.truncate, r.Bool("truncate", true));
+    SINKSCOPE_ASSIGN(s.attention_factor, r.NonNegativeNumber("attention_factor", 0.0));
+    SINKSCOPE_ASSIGN(s.mscale, r.NonNegativeNumber("mscale", 0.0));
+    SINKSCOPE_ASSIGN(s.mscale_all_dim, r.NonNegativeNumber("mscale_all_dim", 0.0));
+  }
+  if (absl::Status st = attention::ValidateRopeScaling(s); !st.ok()) {
+    return KeyError(key, st.message());
+  }
+  return s;
+}
+
+// RoPE: theta, and the scaling from `rope_scaling` and / or (newer configs) `rope_parameters`
+// {"rope_type": ..., "rope_theta": ..., scaling keys}; when both are given they must agree.
 absl::Status ReadRope(const ConfigReader& r, ModelConfig* c) {
-  for (absl::string_view key : {"rope_scaling", "rope_parameters"}) {
+  const char* scaling_key = nullptr;
+  for (const char* key : {"rope_scaling", "rope_parameters"}) {
     const JsonValue* v = r.Get(key);
     if (v == nullptr) continue;
     if (!v->is_object()) {
       return KeyError(key, absl::StrCat("must be an object or null, got ",
                                         JsonValue::TypeName(v->type())));
     }
-    std::string type = "(no type)";
-    for (absl::string_view type_key : {"rope_type", "type"}) {
-      const JsonValue* t = v->Find(type_key);
-      if (t != nullptr && t->is_string()) type = t->string_value();
+    attention::RopeScaling s;
+    SINKSCOPE_ASSIGN(s, ParseRopeScaling(key, *v, *c));
+    if (scaling_key != nullptr && s != c->rope_scaling) {
+      return KeyError(key, absl::StrCat("(", s.ToString(), ") disagrees with '", scaling_key,
+                                        "' (", c->rope_scaling.ToString(), ")"));
     }
-    if (type != "default") {
-      return KeyError(key, absl::StrCat("of type '", type,
-                                        "' is not supported yet (only null / default RoPE)"));
-    }
+    scaling_key = key;
+    c->rope_scaling = s;
     if (const JsonValue* theta = v->Find("rope_theta"); theta != nullptr && theta->is_number()) {
       c->rope_theta = static_cast<float>(theta->number());
     }
@@ -133,6 +216,10 @@ absl::Status ReadRope(const ConfigReader& r, ModelConfig* c) {
     double theta;
     SINKSCOPE_ASSIGN(theta, r.PositiveNumber("rope_theta", 10000.0));
     c->rope_theta = static_cast<float>(theta);
+  }
+  if (c->rope_scaling.type == attention::RopeScalingType::kYarn && !(c->rope_theta > 1.0f)) {
+    return KeyError("rope_theta", absl::StrCat("must be > 1 for yarn RoPE scaling, got ",
+                                               c->rope_theta));
   }
   return absl::OkStatus();
 }
@@ -417,6 +504,7 @@ attention::AttentionSpec AttentionSpecForLayer(const ModelConfig& c, int layer) 
   s.o_bias = c.o_bias;
   s.rope_theta = c.rope_theta;
   s.rope_layout = attention::RopeLayout::kRotateHalf;
+  s.rope_scaling = c.rope_scaling;
   const int window =
       layer >= 0 && layer < static_cast<int>(c.layer_windows.size()) ? c.layer_windows[layer] : 0;
   s.mask = window > 0 ? attention::MaskKind::kSliding : attention::MaskKind::kCausal;
@@ -432,7 +520,10 @@ std::string ModelConfig::ToString() const {
   return absl::StrCat(model_type, ": d=", hidden_size, " layers=", num_layers, " heads=",
                       num_heads, "/", num_kv_heads, " head_dim=", head_dim,
                       " ffn=", intermediate_size, " vocab=", vocab_size,
-                      " rope_theta=", rope_theta, " tied=", tie_word_embeddings ? 1 : 0,
+                      " rope_theta=", rope_theta,
+                      rope_scaling.is_none() ? "" : absl::StrCat(" rope_scaling=",
+                                                                 rope_scaling.ToString()),
+                      " tied=", tie_word_embeddings ? 1 : 0,
                       " windows=[", absl::StrJoin(layer_windows, ","), "]",
                       attention_sinks ? " sinks=1" : "",
                       attention_variant != attention::Variant::kVanilla

@@ -14,17 +14,36 @@
 // num_experts_per_tok (or `experts_per_token`) required; num_key_value_heads (= heads),
 // head_dim (64), rms_norm_eps (1e-5), rope_theta (150000), sliding_window (128), layer_types
 // (default: sliding on even layers, full on odd), attention_bias (true: q/k/v/o biases),
-// tie_word_embeddings (false), swiglu_limit (7.0). Not supported yet, rejected naming the key:
-// `rope_scaling` other than default (the released checkpoints carry YaRN, which needs a
-// per-dimension RoPE frequency hook in attention/); `quantization_config` other than
-// quant_method mxfp4 (the MXFP4 expert tensors are decoded by transformer.h).
+// tie_word_embeddings (false), swiglu_limit (7.0), rope_scaling (the released checkpoints carry
+// YaRN: {"rope_type": "yarn", "factor": 32, "beta_fast": 32, "beta_slow": 1,
+// "original_max_position_embeddings": 4096, "truncate": false}; an absent or null rope_scaling
+// is plain RoPE here, whereas transformers' GptOssConfig would fill in its YaRN default). Not
+// supported, rejected naming the key: `quantization_config` other than quant_method mxfp4 (the
+// MXFP4 expert tensors are decoded by transformer.h).
 //
 // Defaults follow transformers: num_key_value_heads = num_attention_heads, head_dim =
 // hidden_size / num_attention_heads, rope_theta = 10000, rms_norm_eps = 1e-6,
 // tie_word_embeddings = false (gpt2: true), attention_bias = false (qwen2: q/k/v true, o false),
 // sliding window: mistral `sliding_window` (null = none); qwen2 only when `use_sliding_window`,
-// and then on layers >= `max_window_layers` (or as `layer_types` says). `rope_scaling` other than
-// null (or {"rope_type": "default"}) is rejected: not supported yet.
+// and then on layers >= `max_window_layers` (or as `layer_types` says).
+//
+// RoPE scaling (llama, mistral, qwen2, gpt_oss): `rope_scaling` and / or (newer transformers)
+// `rope_parameters`, an object or null, with the type in `rope_type` (or legacy `type`); when
+// both keys are given they must agree. Types (semantics and sources: attention/rope_scaling.h):
+//   "default": none.
+//   "linear":  factor (required).
+//   "yarn":    factor (required unless original_max_position_embeddings is given, then
+//              max_position_embeddings / original_max_position_embeddings), beta_fast (32),
+//              beta_slow (1), original_max_position_embeddings (max_position_embeddings),
+//              truncate (true), attention_factor (derived: 0.1 ln(factor) + 1), mscale and
+//              mscale_all_dim (as transformers: both set -> attention factor
+//              g(factor, mscale) / g(factor, mscale_all_dim)).
+//   "llama3":  factor, low_freq_factor, high_freq_factor, original_max_position_embeddings (all
+//              required).
+// Other types ("dynamic", "longrope", ...) are rejected with an error naming the key, the value
+// and the supported types; so are missing or invalid parameters (factor < 1, beta_fast <
+// beta_slow, high_freq_factor <= low_freq_factor, ...). Keys a type does not use are ignored,
+// as transformers does.
 // Errors name the key: missing, wrong type, or inconsistent (heads not dividing hidden_size...).
 //
 // Example:
@@ -39,6 +58,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "attention/attention_spec.h"
+#include "attention/rope_scaling.h"
 #include "model/json.h"
 
 namespace sinkscope::model {
@@ -65,6 +85,7 @@ struct ModelConfig {
   int max_position_embeddings = 0;  // gpt2: n_positions (a hard limit: learned positions)
   double norm_eps = 1e-6;
   float rope_theta = 0.0f;          // 0: no RoPE (gpt2)
+  attention::RopeScaling rope_scaling;  // none, linear, yarn, llama3
   bool tie_word_embeddings = false;
   bool qkv_bias = false;            // q, k and v projections
   bool o_bias = false;
@@ -89,12 +110,13 @@ struct ModelConfig {
 };
 
 // Parses config.json text. Errors: JSON syntax, unsupported model_type, missing / mistyped /
-// inconsistent keys (named), unsupported rope_scaling.
+// inconsistent keys (named), unsupported or invalid rope_scaling.
 absl::StatusOr<ModelConfig> ParseModelConfig(absl::string_view config_json);
 absl::StatusOr<ModelConfig> ModelConfigFromJson(const JsonValue& config);
 
 // The attention::AttentionSpec of one layer: vanilla softmax, causal or sliding window, GQA,
-// RoPE rotate_half (llama family, gpt_oss), biases; gpt_oss: kSinkLogit.
+// RoPE rotate_half with the config's scaling (llama family, gpt_oss), biases; gpt_oss:
+// kSinkLogit.
 attention::AttentionSpec AttentionSpecForLayer(const ModelConfig& config, int layer);
 
 }  // namespace sinkscope::model

@@ -10,8 +10,8 @@
 // layer in float plus the activations.
 //
 // Per layer (pre-norm): a = Attn(Norm1(h)); m = h + a; h' = m + Mlp(Norm2(m)). Attention is
-// attention::ReferenceAttention (causal or sliding window, GQA, RoPE rotate_half for the Llama
-// family, biases as configured). Llama: RMSNorm, SwiGLU down(silu(gate x) * up x). GPT-2:
+// attention::ReferenceAttention (causal or sliding window, GQA, RoPE rotate_half with the
+// config's scaling for the Llama family and GPT-OSS, biases as configured). Llama: RMSNorm, SwiGLU down(silu(gate x) * up x). GPT-2:
 // LayerNorm, learned positions, fc / proj with GELU-tanh, Conv1D weights ([in, out]) transposed
 // to nn.Linear layout. GPT-OSS: RMSNorm, attention with per-head sink logits (kSinkLogit, S
 // not scaled), q/k/v/o biases, sliding / full layers as configured, and a mixture-of-experts

@@ -17,12 +17,15 @@
 #include "model/model_config.h"
 #include "model/transformer.h"
 #include "tests/model/memory_checkpoint.h"
+#include "tests/model/naive_rope.h"
 
 namespace sinkscope::model {
 namespace {
 
 using test_support::Mat;
 using test_support::MemoryCheckpoint;
+using test_support::NaiveRope;
+using test_support::NaiveRopeScaling;
 
 
 void AddGptOssTensors(const ModelConfig& c, MemoryCheckpoint* ck) {
@@ -87,21 +90,6 @@ Mat RmsNorm(const Mat& x, const std::vector<double>& w, double eps) {
     for (size_t i = 0; i < row.size(); ++i) row[i] = row[i] / std::sqrt(ms + eps) * w[i];
   }
   return y;
-}
-
-void Rope(Mat* x, int heads, int head_dim, double theta) {
-  const int half = head_dim / 2;
-  for (size_t t = 0; t < x->size(); ++t) {
-    for (int h = 0; h < heads; ++h) {
-      double* v = (*x)[t].data() + h * head_dim;
-      std::vector<double> rot(head_dim);
-      for (int i = 0; i < head_dim; ++i) rot[i] = i < half ? -v[i + half] : v[i - half];
-      for (int i = 0; i < head_dim; ++i) {
-        const double angle = static_cast<double>(t) * std::pow(theta, -2.0 * (i % half) / head_dim);
-        v[i] = v[i] * std::cos(angle) + rot[i] * std::sin(angle);
-      }
-    }
-  }
 }
 
 // Sink-logit attention by definition; probs[h][t][j] and sink[h][t] out.
@@ -181,8 +169,9 @@ struct NaiveOut {
   std::vector<Mat> sink_mass;           // [layer][head][t]
 };
 
+// `rope`: the config's RoPE scaling as the test wrote it (not as parsed).
 NaiveOut NaiveGptOss(const ModelConfig& c, const MemoryCheckpoint& ck,
-                     const std::vector<int32_t>& ids) {
+                     const std::vector<int32_t>& ids, const NaiveRopeScaling& rope) {
   NaiveOut out;
   const Mat emb = ck.Matrix("model.embed_tokens.weight");
   Mat h;
@@ -194,8 +183,8 @@ NaiveOut NaiveGptOss(const ModelConfig& c, const MemoryCheckpoint& ck,
     Mat q = LinearT(n, ck.Matrix(a + "q_proj.weight"), ck.Values(a + "q_proj.bias"));
     Mat k = LinearT(n, ck.Matrix(a + "k_proj.weight"), ck.Values(a + "k_proj.bias"));
     const Mat v = LinearT(n, ck.Matrix(a + "v_proj.weight"), ck.Values(a + "v_proj.bias"));
-    Rope(&q, c.num_heads, c.head_dim, c.rope_theta);
-    Rope(&k, c.num_kv_heads, c.head_dim, c.rope_theta);
+    NaiveRope(&q, c.num_heads, c.head_dim, c.rope_theta, rope);
+    NaiveRope(&k, c.num_kv_heads, c.head_dim, c.rope_theta, rope);
     std::vector<Mat> probs;
     Mat sink;
     const Mat att = AttendSinks(q, k, v, ck.Values(a + "sinks"), c.num_heads, c.num_kv_heads,
@@ -238,6 +227,43 @@ const char kTiny[] = R"({"model_type": "gpt_oss", "hidden_size": 16, "num_hidden
   "rope_theta": 150000, "sliding_window": 3, "swiglu_limit": 1.0, "attention_bias": true,
   "tie_word_embeddings": false, "hidden_act": "silu", "rope_scaling": null})";
 
+// kTiny with the released checkpoints' rope_scaling (factor 32, beta 32 / 1, L 4096, truncate
+// false) and max_position_embeddings. For head_dim 8 and theta 150000 the YaRN ramp runs from
+// pair 1.01 to 2.17 (by hand): pairs 0 and 1 unscaled, pair 2 mixed, pair 3 divided by 32.
+const char kTinyYarn[] = R"({"model_type": "gpt_oss", "hidden_size": 16, "num_hidden_layers": 3,
+  "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8, "intermediate_size": 6,
+  "vocab_size": 29, "num_local_experts": 4, "num_experts_per_tok": 2, "rms_norm_eps": 1e-5,
+  "rope_theta": 150000, "sliding_window": 3, "swiglu_limit": 1.0, "attention_bias": true,
+  "tie_word_embeddings": false, "hidden_act": "silu", "max_position_embeddings": 131072,
+  "rope_scaling": {"beta_fast": 32.0, "beta_slow": 1.0, "factor": 32.0,
+  "original_max_position_embeddings": 4096, "rope_type": "yarn", "truncate": false}})";
+NaiveRopeScaling ReleasedYarn() {
+  NaiveRopeScaling r;
+  r.type = "yarn";
+  r.factor = 32.0;
+  r.beta_fast = 32.0;
+  r.beta_slow = 1.0;
+  r.original_max_position_embeddings = 4096;
+  r.truncate = false;
+  return r;
+}
+// truncate true (ramp from pair 1 to 3) and an explicit attention_factor.
+const char kTinyYarnTruncated[] = R"({"model_type": "gpt_oss", "hidden_size": 16,
+  "num_hidden_layers": 3, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8,
+  "intermediate_size": 6, "vocab_size": 29, "num_local_experts": 4, "num_experts_per_tok": 2,
+  "rope_theta": 150000, "sliding_window": 3, "swiglu_limit": 1.0,
+  "rope_scaling": {"rope_type": "yarn", "factor": 16.0, "original_max_position_embeddings": 4096,
+  "attention_factor": 1.2}})";
+NaiveRopeScaling TruncatedYarn() {
+  NaiveRopeScaling r;
+  r.type = "yarn";
+  r.factor = 16.0;
+  r.original_max_position_embeddings = 4096;
+  r.truncate = true;
+  r.attention_factor = 1.2;
+  return r;
+}
+
 TEST(GptOssConfigTest, ParsesKeysAndDefaults) {
   const ModelConfig c = MustParse(kTiny);
   EXPECT_EQ(c.family, ModelFamily::kGptOss);
@@ -275,6 +301,28 @@ TEST(GptOssConfigTest, ParsesKeysAndDefaults) {
   EXPECT_EQ(e.layer_windows, (std::vector<int>{128, 0, 128, 0}));
 }
 
+TEST(GptOssConfigTest, ParsesTheReleasedYarnScaling) {
+  const ModelConfig c = MustParse(kTinyYarn);
+  EXPECT_EQ(c.max_position_embeddings, 131072);
+  const attention::RopeScaling& y = c.rope_scaling;
+  EXPECT_EQ(y.type, attention::RopeScalingType::kYarn);
+  EXPECT_EQ(y.factor, 32.0);
+  EXPECT_EQ(y.beta_fast, 32.0);
+  EXPECT_EQ(y.beta_slow, 1.0);
+  EXPECT_EQ(y.original_max_position_embeddings, 4096);
+  EXPECT_FALSE(y.truncate);
+  EXPECT_EQ(y.attention_factor, 0.0);  // derived: 0.1 ln 32 + 1
+  for (int l = 0; l < c.num_layers; ++l) {
+    const attention::AttentionSpec s = AttentionSpecForLayer(c, l);
+    EXPECT_EQ(s.rope_scaling, y);
+    EXPECT_TRUE(attention::ValidateSpec(s).ok()) << attention::ValidateSpec(s);
+  }
+  const ModelConfig t = MustParse(kTinyYarnTruncated);
+  EXPECT_TRUE(t.rope_scaling.truncate);
+  EXPECT_EQ(t.rope_scaling.attention_factor, 1.2);
+  EXPECT_TRUE(MustParse(kTiny).rope_scaling.is_none());
+}
+
 TEST(GptOssConfigTest, ErrorsNameTheKey) {
   const std::string base = R"("model_type": "gpt_oss", "hidden_size": 32, "num_hidden_layers": 2,
     "num_attention_heads": 4, "intermediate_size": 8, "vocab_size": 10)";
@@ -290,11 +338,13 @@ TEST(GptOssConfigTest, ErrorsNameTheKey) {
                     "layer_types": ["sliding_attention"]})", "'layer_types'");
   ExpectConfigError("{" + base + R"(, "num_local_experts": 4, "num_experts_per_tok": 2,
                     "sliding_window": 0})", "'sliding_window'");
-  // The released checkpoints' YaRN scaling and MXFP4 experts: not supported yet.
   ExpectConfigError("{" + base + R"(, "num_local_experts": 4, "num_experts_per_tok": 2,
-                    "rope_scaling": {"rope_type": "yarn", "factor": 32.0, "beta_fast": 32.0,
-                    "beta_slow": 1.0, "original_max_position_embeddings": 4096}})",
-                    "'rope_scaling' of type 'yarn' is not supported yet");
+                    "rope_scaling": {"rope_type": "dynamic", "factor": 32.0}})",
+                    "key 'rope_scaling.rope_type' is 'dynamic', which is not supported "
+                    "(supported: default, linear, yarn, llama3)");
+  ExpectConfigError("{" + base + R"(, "num_local_experts": 4, "num_experts_per_tok": 2,
+                    "rope_scaling": {"rope_type": "yarn", "factor": 32.0, "beta_fast": 0.5}})",
+                    "'rope_scaling' rope scaling yarn: beta_fast (0.5) must be >= beta_slow (1)");
   ExpectConfigError("{" + base + R"(, "num_local_experts": 4, "num_experts_per_tok": 2,
                     "quantization_config": {"quant_method": "bitsandbytes"}})",
                     "'quantization_config' with quant_method 'bitsandbytes' is not supported");
@@ -304,15 +354,18 @@ TEST(GptOssConfigTest, ErrorsNameTheKey) {
 
 struct Case {
   const char* name;
+  const char* config;
   DType dtype;
   int tokens;
+  NaiveRopeScaling rope;  // what the config's rope_scaling says, for the naive forward
 };
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 class GptOssParityTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(GptOssParityTest, LogitsAndSinkAttentionMatchNaiveForward) {
   const Case& tc = GetParam();
-  const ModelConfig c = MustParse(kTiny);
+  const ModelConfig c = MustParse(tc.config);
   MemoryCheckpoint ck(tc.dtype, 17);
   AddGptOssTensors(c, &ck);
   absl::StatusOr<Transformer> t = Transformer::Create(c, ck.Source());
@@ -321,7 +374,7 @@ TEST_P(GptOssParityTest, LogitsAndSinkAttentionMatchNaiveForward) {
   std::vector<int32_t> ids(tc.tokens);
   for (int32_t& id : ids) id = static_cast<int32_t>(rng() % c.vocab_size);
   g_gate_clamped = g_up_clamped = 0;
-  const NaiveOut want = NaiveGptOss(c, ck, ids);
+  const NaiveOut want = NaiveGptOss(c, ck, ids, tc.rope);
   EXPECT_GT(g_gate_clamped, 0);  // the clamps are exercised
   EXPECT_GT(g_up_clamped, 0);
 
@@ -368,12 +421,27 @@ TEST_P(GptOssParityTest, LogitsAndSinkAttentionMatchNaiveForward) {
           << "token " << q << " vocab " << j;
     }
   }
+  if (tc.rope.type != "default") {  // the scaling matters: unscaled RoPE is far off
+    const NaiveOut plain = NaiveGptOss(c, ck, ids, NaiveRopeScaling());
+    double diff = 0.0;
+    for (int q = 0; q < tc.tokens; ++q) {
+      for (int j = 0; j < c.vocab_size; ++j) {
+        diff = std::max(diff, std::abs(plain.logits[q][j] - want.logits[q][j]));
+      }
+    }
+    EXPECT_GT(diff, 1e-2 * scale);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, GptOssParityTest,
-                         ::testing::Values(Case{"f32", DType::kF32, 9},
-                                           Case{"bf16", DType::kBF16, 7},
-                                           Case{"one_token_f32", DType::kF32, 1}),
+                         ::testing::Values(
+                             Case{"f32", kTiny, DType::kF32, 9, {}},
+                             Case{"bf16", kTiny, DType::kBF16, 7, {}},
+                             Case{"one_token_f32", kTiny, DType::kF32, 1, {}},
+                             Case{"yarn_released_f32", kTinyYarn, DType::kF32, 12, ReleasedYarn()},
+                             Case{"yarn_released_bf16", kTinyYarn, DType::kBF16, 9, ReleasedYarn()},
+                             Case{"yarn_truncated_f32", kTinyYarnTruncated, DType::kF32, 12,
+                                  TruncatedYarn()}),
                          [](const ::testing::TestParamInfo<Case>& i) { return i.param.name; });
 
 TEST(GptOssTransformerTest, CheckpointErrorsNameTheTensor) {
@@ -439,7 +507,7 @@ TEST(GptOssTransformerTest, Mxfp4ExpertsMatchDecodedWeights) {
   std::vector<int32_t> ids = {3, 17, 0, 28, 5, 5, 11, 2};
   absl::StatusOr<ForwardResult> r = t->Forward(ids);
   ASSERT_TRUE(r.ok()) << r.status();
-  const NaiveOut want = NaiveGptOss(c, ref, ids);
+  const NaiveOut want = NaiveGptOss(c, ref, ids, NaiveRopeScaling());
   double scale = 0.0;
   for (const auto& row : want.logits) {
     for (double z : row) scale = std::max(scale, std::abs(z));

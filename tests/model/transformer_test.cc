@@ -16,12 +16,15 @@
 #include "model/model_config.h"
 #include "model/safetensors.h"
 #include "tests/model/memory_checkpoint.h"
+#include "tests/model/naive_rope.h"
 
 namespace sinkscope::model {
 namespace {
 
 using test_support::Mat;
 using test_support::MemoryCheckpoint;
+using test_support::NaiveRope;
+using test_support::NaiveRopeScaling;
 
 void AddLlamaTensors(const ModelConfig& c, MemoryCheckpoint* ck) {
   const int64_t d = c.hidden_size, q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim;
@@ -127,22 +130,6 @@ Mat LayerNorm(const Mat& x, const std::vector<double>& w, const std::vector<doub
   return y;
 }
 
-// rotate_half by definition: x * cos + rotate_half(x) * sin, rotate_half(x) = [-x2, x1].
-void Rope(Mat* x, int heads, int head_dim, double theta) {
-  const int half = head_dim / 2;
-  for (size_t t = 0; t < x->size(); ++t) {
-    for (int h = 0; h < heads; ++h) {
-      double* v = (*x)[t].data() + h * head_dim;
-      std::vector<double> rot(head_dim);
-      for (int i = 0; i < head_dim; ++i) rot[i] = i < half ? -v[i + half] : v[i - half];
-      for (int i = 0; i < head_dim; ++i) {
-        const double angle = static_cast<double>(t) * std::pow(theta, -2.0 * (i % half) / head_dim);
-        v[i] = v[i] * std::cos(angle) + rot[i] * std::sin(angle);
-      }
-    }
-  }
-}
-
 // Causal (window 0) or sliding-window attention; query head h uses kv head h / (H / KVH).
 Mat Attend(const Mat& q, const Mat& k, const Mat& v, int heads, int kv_heads, int head_dim,
            int window) {
@@ -177,7 +164,9 @@ void AddInPlace(Mat* a, const Mat& b) {
   }
 }
 
-Mat NaiveLlama(const ModelConfig& c, const MemoryCheckpoint& ck, const std::vector<int32_t>& ids) {
+// `rope`: the config's RoPE scaling as the test wrote it (not as parsed).
+Mat NaiveLlama(const ModelConfig& c, const MemoryCheckpoint& ck, const std::vector<int32_t>& ids,
+               const NaiveRopeScaling& rope) {
   const Mat emb = ck.Matrix("model.embed_tokens.weight");
   Mat h;
   for (int32_t id : ids) h.push_back(emb[id]);
@@ -195,8 +184,8 @@ Mat NaiveLlama(const ModelConfig& c, const MemoryCheckpoint& ck, const std::vect
     Mat q = LinearT(n, ck.Matrix(p + "self_attn.q_proj.weight"), ptr(bq));
     Mat k = LinearT(n, ck.Matrix(p + "self_attn.k_proj.weight"), ptr(bk));
     const Mat v = LinearT(n, ck.Matrix(p + "self_attn.v_proj.weight"), ptr(bv));
-    Rope(&q, c.num_heads, c.head_dim, c.rope_theta);
-    Rope(&k, c.num_kv_heads, c.head_dim, c.rope_theta);
+    NaiveRope(&q, c.num_heads, c.head_dim, c.rope_theta, rope);
+    NaiveRope(&k, c.num_kv_heads, c.head_dim, c.rope_theta, rope);
     const Mat a = Attend(q, k, v, c.num_heads, c.num_kv_heads, c.head_dim, c.layer_windows[l]);
     AddInPlace(&h, LinearT(a, ck.Matrix(p + "self_attn.o_proj.weight"), ptr(bo)));
     const Mat n2 = RmsNorm(h, ck.Values(p + "post_attention_layernorm.weight"), c.norm_eps);
@@ -294,6 +283,7 @@ struct Case {
   DType dtype;
   std::string gpt2_root;  // gpt2 only
   int tokens;
+  NaiveRopeScaling rope;  // what the config's rope_scaling says, for the naive forward
 };
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
@@ -323,8 +313,19 @@ TEST_P(ParityTest, LogitsAndNllMatchNaiveForward) {
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(calls, c.num_layers);
   const Mat want = c.family == ModelFamily::kGpt2 ? NaiveGpt2(c, ck, tc.gpt2_root, ids)
-                                                  : NaiveLlama(c, ck, ids);
+                                                  : NaiveLlama(c, ck, ids, tc.rope);
   ExpectLogitsNear(r->logits, want);
+  if (tc.rope.type != "default") {  // the scaling matters: unscaled RoPE is far off
+    const Mat plain = NaiveLlama(c, ck, ids, NaiveRopeScaling());
+    double diff = 0.0, ref = 0.0;
+    for (size_t t = 0; t < want.size(); ++t) {
+      for (size_t j = 0; j < want[t].size(); ++j) {
+        diff = std::max(diff, std::abs(plain[t][j] - want[t][j]));
+        ref = std::max(ref, std::abs(want[t][j]));
+      }
+    }
+    EXPECT_GT(diff, 1e-2 * ref);
+  }
   EXPECT_EQ(r->num_predicted, tc.tokens - 1);
   if (tc.tokens == 1) {
     EXPECT_TRUE(std::isnan(r->mean_nll));
@@ -348,20 +349,51 @@ const char kQwen2[] = R"({"model_type": "qwen2", "hidden_size": 16, "num_hidden_
 const char kMistral[] = R"({"model_type": "mistral", "hidden_size": 16, "num_hidden_layers": 3,
   "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 24, "vocab_size": 19,
   "rms_norm_eps": 1e-5, "sliding_window": 3})";
+// Llama 3.1-style scaling with a short original context, so that all three bands occur within
+// head_dim 8 (wavelengths 2 pi 10000^(i/4): 6.3, 63, 628, 6283 against 128 / 4 and 128 / 1):
+// pair 0 unscaled, pair 1 smoothed, pairs 2 and 3 divided by the factor.
+const char kLlama3Scaled[] = R"({"model_type": "llama", "hidden_size": 16, "num_hidden_layers": 2,
+  "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8, "intermediate_size": 24,
+  "vocab_size": 29, "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "max_position_embeddings": 1024,
+  "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+  "high_freq_factor": 4.0, "original_max_position_embeddings": 128}})";
+NaiveRopeScaling Llama3Scaled() {
+  NaiveRopeScaling r;
+  r.type = "llama3";
+  r.factor = 8.0;
+  r.low_freq_factor = 1.0;
+  r.high_freq_factor = 4.0;
+  r.original_max_position_embeddings = 128;
+  return r;
+}
+// Legacy "type" key, linear.
+const char kQwen2Linear[] = R"({"model_type": "qwen2", "hidden_size": 16, "num_hidden_layers": 2,
+  "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 24, "vocab_size": 23,
+  "rope_theta": 10000.0, "rope_scaling": {"type": "linear", "factor": 4.0}})";
+NaiveRopeScaling Linear4() {
+  NaiveRopeScaling r;
+  r.type = "linear";
+  r.factor = 4.0;
+  return r;
+}
 const char kGpt2[] = R"({"model_type": "gpt2", "n_embd": 16, "n_layer": 2, "n_head": 4,
   "n_positions": 12, "vocab_size": 27, "layer_norm_epsilon": 1e-5,
   "activation_function": "gelu_new", "n_inner": null})";
 
 INSTANTIATE_TEST_SUITE_P(
     Families, ParityTest,
-    ::testing::Values(Case{"llama_gqa_untied_f32", kLlamaGqa, DType::kF32, "", 7},
-                      Case{"llama_gqa_untied_bf16", kLlamaGqa, DType::kBF16, "", 7},
-                      Case{"llama_mqa_tied_headdim_bias_bf16", kLlamaTiedMqa, DType::kBF16, "", 8},
-                      Case{"qwen2_qkv_bias_f32", kQwen2, DType::kF32, "", 9},
-                      Case{"mistral_window3_bf16", kMistral, DType::kBF16, "", 9},
-                      Case{"mistral_window3_f32", kMistral, DType::kF32, "", 1},
-                      Case{"gpt2_prefix_f32", kGpt2, DType::kF32, "transformer.", 10},
-                      Case{"gpt2_no_prefix_bf16", kGpt2, DType::kBF16, "", 12}),
+    ::testing::Values(
+        Case{"llama_gqa_untied_f32", kLlamaGqa, DType::kF32, "", 7, {}},
+        Case{"llama_gqa_untied_bf16", kLlamaGqa, DType::kBF16, "", 7, {}},
+        Case{"llama_mqa_tied_headdim_bias_bf16", kLlamaTiedMqa, DType::kBF16, "", 8, {}},
+        Case{"qwen2_qkv_bias_f32", kQwen2, DType::kF32, "", 9, {}},
+        Case{"mistral_window3_bf16", kMistral, DType::kBF16, "", 9, {}},
+        Case{"mistral_window3_f32", kMistral, DType::kF32, "", 1, {}},
+        Case{"gpt2_prefix_f32", kGpt2, DType::kF32, "transformer.", 10, {}},
+        Case{"gpt2_no_prefix_bf16", kGpt2, DType::kBF16, "", 12, {}},
+        Case{"llama_llama3_rope_scaling_f32", kLlama3Scaled, DType::kF32, "", 12, Llama3Scaled()},
+        Case{"llama_llama3_rope_scaling_bf16", kLlama3Scaled, DType::kBF16, "", 9, Llama3Scaled()},
+        Case{"qwen2_linear_rope_scaling_f32", kQwen2Linear, DType::kF32, "", 10, Linear4()}),
     [](const ::testing::TestParamInfo<Case>& i) { return i.param.name; });
 
 // ---------------------------------------------------------------- hooks
@@ -578,10 +610,6 @@ TEST(ModelConfigTest, ErrorsNameTheKey) {
                     "num_key_value_heads");
   ExpectConfigError(R"({"model_type": "llama", "hidden_size": 16, "num_hidden_layers": 2,
                         "num_attention_heads": 4, "intermediate_size": 24, "vocab_size": 29,
-                        "rope_scaling": {"rope_type": "llama3", "factor": 8.0}})",
-                    "'rope_scaling' of type 'llama3' is not supported yet");
-  ExpectConfigError(R"({"model_type": "llama", "hidden_size": 16, "num_hidden_layers": 2,
-                        "num_attention_heads": 4, "intermediate_size": 24, "vocab_size": 29,
                         "hidden_act": "gelu"})",
                     "hidden_act");
   ExpectConfigError(R"({"model_type": "mistral", "hidden_size": 16, "num_hidden_layers": 2,
@@ -599,6 +627,132 @@ TEST(ModelConfigTest, ErrorsNameTheKey) {
                     "n_head");
   ExpectConfigError("[1, 2]", "object");
   ExpectConfigError("{", "config.json");
+}
+
+// ---------------------------------------------------------------- rope_scaling
+
+std::string LlamaWith(const std::string& rope_keys) {
+  return absl::StrCat(R"({"model_type": "llama", "hidden_size": 16, "num_hidden_layers": 2,
+      "num_attention_heads": 4, "intermediate_size": 24, "vocab_size": 29,
+      "max_position_embeddings": 131072, "rope_theta": 500000.0, )",
+                      rope_keys, "}");
+}
+
+TEST(ModelConfigTest, RopeScalingTypesAndDefaults) {
+  using attention::RopeScalingType;
+  // Llama 3.1's released rope_scaling.
+  const ModelConfig l = MustParse(LlamaWith(R"("rope_scaling": {"factor": 8.0,
+      "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192,
+      "rope_type": "llama3"})"));
+  EXPECT_EQ(l.rope_scaling.type, RopeScalingType::kLlama3);
+  EXPECT_EQ(l.rope_scaling.factor, 8.0);
+  EXPECT_EQ(l.rope_scaling.low_freq_factor, 1.0);
+  EXPECT_EQ(l.rope_scaling.high_freq_factor, 4.0);
+  EXPECT_EQ(l.rope_scaling.original_max_position_embeddings, 8192);
+  const attention::AttentionSpec s = AttentionSpecForLayer(l, 1);
+  EXPECT_EQ(s.rope_scaling, l.rope_scaling);
+  EXPECT_TRUE(attention::ValidateSpec(s).ok()) << attention::ValidateSpec(s);
+  EXPECT_NE(l.ToString().find("rope_scaling=llama3(factor 8"), std::string::npos) << l.ToString();
+
+  // Legacy "type"; "default" and null are no scaling.
+  const ModelConfig lin =
+      MustParse(LlamaWith(R"("rope_scaling": {"type": "linear", "factor": 2})"));
+  EXPECT_EQ(lin.rope_scaling.type, RopeScalingType::kLinear);
+  EXPECT_EQ(lin.rope_scaling.factor, 2.0);
+  EXPECT_TRUE(
+      MustParse(LlamaWith(R"("rope_scaling": {"rope_type": "default"})")).rope_scaling.is_none());
+  EXPECT_TRUE(MustParse(LlamaWith(R"("rope_scaling": null)")).rope_scaling.is_none());
+
+  // yarn defaults: beta 32 / 1, truncate true, L = max_position_embeddings, derived attention
+  // factor.
+  const ModelConfig y =
+      MustParse(LlamaWith(R"("rope_scaling": {"rope_type": "yarn", "factor": 4})"));
+  EXPECT_EQ(y.rope_scaling.type, RopeScalingType::kYarn);
+  EXPECT_EQ(y.rope_scaling.factor, 4.0);
+  EXPECT_EQ(y.rope_scaling.beta_fast, 32.0);
+  EXPECT_EQ(y.rope_scaling.beta_slow, 1.0);
+  EXPECT_TRUE(y.rope_scaling.truncate);
+  EXPECT_EQ(y.rope_scaling.original_max_position_embeddings, 131072);
+  EXPECT_EQ(y.rope_scaling.attention_factor, 0.0);
+  // factor absent: max_position_embeddings / original_max_position_embeddings.
+  const ModelConfig yr = MustParse(LlamaWith(
+      R"("rope_scaling": {"rope_type": "yarn", "original_max_position_embeddings": 32768})"));
+  EXPECT_EQ(yr.rope_scaling.factor, 4.0);
+  // attention_factor, mscale, mscale_all_dim, truncate read as given.
+  const ModelConfig ym = MustParse(LlamaWith(R"("rope_scaling": {"rope_type": "yarn",
+      "factor": 40, "mscale": 0.707, "mscale_all_dim": 0.707, "attention_factor": 1.1,
+      "truncate": false, "beta_fast": 16, "beta_slow": 2})"));
+  EXPECT_EQ(ym.rope_scaling.attention_factor, 1.1);
+  EXPECT_EQ(ym.rope_scaling.mscale, 0.707);
+  EXPECT_EQ(ym.rope_scaling.mscale_all_dim, 0.707);
+  EXPECT_FALSE(ym.rope_scaling.truncate);
+  EXPECT_EQ(ym.rope_scaling.beta_fast, 16.0);
+  EXPECT_EQ(ym.rope_scaling.beta_slow, 2.0);
+
+  // Newer transformers: rope_parameters carries the type, theta and the scaling keys.
+  const ModelConfig p = MustParse(R"({"model_type": "mistral", "hidden_size": 16,
+      "num_hidden_layers": 1, "num_attention_heads": 4, "intermediate_size": 24, "vocab_size": 23,
+      "rope_parameters": {"rope_type": "yarn", "rope_theta": 1000000.0, "factor": 8.0,
+      "original_max_position_embeddings": 4096}})");
+  EXPECT_EQ(p.rope_theta, 1000000.0f);
+  EXPECT_EQ(p.rope_scaling.type, RopeScalingType::kYarn);
+  EXPECT_EQ(p.rope_scaling.original_max_position_embeddings, 4096);
+  // Both keys: fine when they agree.
+  const ModelConfig both = MustParse(LlamaWith(R"("rope_scaling": {"rope_type": "linear",
+      "factor": 2}, "rope_parameters": {"rope_type": "linear", "factor": 2.0,
+      "rope_theta": 500000.0})"));
+  EXPECT_EQ(both.rope_scaling.type, RopeScalingType::kLinear);
+}
+
+TEST(ModelConfigTest, RopeScalingErrorsNameTheKey) {
+  ExpectConfigError(LlamaWith(R"("rope_scaling": {"rope_type": "dynamic", "factor": 2.0})"),
+                    "key 'rope_scaling.rope_type' is 'dynamic', which is not supported "
+                    "(supported: default, linear, yarn, llama3)");
+  ExpectConfigError(LlamaWith(R"("rope_scaling": {"type": "longrope", "factor": 2.0})"),
+                    "key 'rope_scaling.type' is 'longrope'");
+  ExpectConfigError(LlamaWith(R"("rope_scaling": {"factor": 2.0})"),
+                    "key 'rope_scaling' has no 'rope_type' (or legacy 'type')");
+  ExpectConfigError(LlamaWith(R"("rope_scaling": {"rope_type": 3})"),
+                    "'rope_scaling.rope_type' must be a string");
+  ExpectConfigError(LlamaWith(R"("rope_scaling": "yarn")"), "'rope_scaling' must be an object");
+  ExpectConfigError(LlamaWith(R"("rope_scaling": {"rope_type": "llama3", "factor": 8.0})"),
+                    "'rope_scaling.low_freq_factor' is missing (required)");
+  ExpectConfigError(LlamaWith(R"("rope_scaling": {"rope_type": "llama3", "factor": 8.0,
+      "low_freq_factor": 4.0, "high_freq_factor": 1.0, "original_max_position_embeddings": 8192})"),
+                    "'rope_scaling' rope scaling llama3: needs 0 < low_freq_factor < "
+                    "high_freq_factor, got 4 and 1");
+  ExpectConfigError(LlamaWith(R"("rope_scaling": {"rope_type": "llama3", "factor": 8.0,
+      "low_freq_factor": 1.0, "high_freq_factor": 4.0})"),
+                    "'rope_scaling.original_max_position_embeddings' is missing");
+  ExpectConfigError(LlamaWith(R"("rope_scaling": {"rope_type": "linear"})"),
+                    "'rope_scaling.factor' is missing (required)");
+  ExpectConfigError(LlamaWith(R"("rope_scaling": {"rope_type": "linear", "factor": 0.5})"),
+                    "'rope_scaling' rope scaling linear: factor must be finite and >= 1, got 0.5");
+  ExpectConfigError(LlamaWith(R"("rope_scaling": {"rope_type": "yarn"})"),
+                    "'rope_scaling.factor' is missing (required)");
+  ExpectConfigError(LlamaWith(R"("rope_scaling": {"rope_type": "yarn", "factor": 4,
+      "beta_fast": "32"})"),
+                    "'rope_scaling.beta_fast' must be a number, got string");
+  ExpectConfigError(LlamaWith(R"("rope_scaling": {"rope_type": "yarn", "factor": 4,
+      "beta_fast": 1, "beta_slow": 32})"),
+                    "beta_fast (1) must be >= beta_slow (32)");
+  ExpectConfigError(LlamaWith(R"("rope_scaling": {"rope_type": "yarn", "factor": 4,
+      "truncate": "no"})"),
+                    "'rope_scaling.truncate' must be a boolean");
+  ExpectConfigError(LlamaWith(R"("rope_scaling": {"rope_type": "yarn", "factor": 4,
+      "mscale": -1})"),
+                    "'rope_scaling.mscale' must be a number >= 0, got -1");
+  ExpectConfigError(LlamaWith(R"("rope_scaling": {"rope_type": "yarn", "factor": 4,
+      "original_max_position_embeddings": 0})"),
+                    "'rope_scaling.original_max_position_embeddings' must be a positive integer");
+  ExpectConfigError(LlamaWith(R"("rope_scaling": {"rope_type": "linear", "factor": 2},
+      "rope_parameters": {"rope_type": "linear", "factor": 4, "rope_theta": 500000.0})"),
+                    "key 'rope_parameters' (linear(factor 4)) disagrees with 'rope_scaling' "
+                    "(linear(factor 2))");
+  ExpectConfigError(R"({"model_type": "llama", "hidden_size": 16, "num_hidden_layers": 2,
+      "num_attention_heads": 4, "intermediate_size": 24, "vocab_size": 29, "rope_theta": 1.0,
+      "rope_scaling": {"rope_type": "yarn", "factor": 4}})",
+                    "key 'rope_theta' must be > 1 for yarn RoPE scaling, got 1");
 }
 
 }  // namespace
