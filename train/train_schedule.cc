@@ -12,10 +12,10 @@ TrainSchedule TrainSchedule::Default() { return TrainSchedule(); }
 
 TrainSchedule TrainSchedule::Quick() {
   TrainSchedule s;
-  s.steps = 150;
-  s.batch = 16;
-  s.peak_lr = 5e-3;
-  s.warmup_steps = 15;
+  s.steps = 200;
+  s.batch = 24;
+  s.peak_lr = 8e-3;
+  s.warmup_steps = 20;
   s.checkpoint_every = 50;
   s.eval_sequences = 32;
   s.probe_sequences = 2;

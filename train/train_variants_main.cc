@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
   if (jobs < 0) return sa::UsageError(kTool, "--jobs must be >= 0");
   if (jobs == 0) jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   jobs = std::min<int>(jobs, static_cast<int>(runs->size()));
-  torch::set_num_threads(1);
+  st::UseOneThreadPerRun();
 
   const sa::ReportOutputs outputs = sa::ReportOutputsFromFlags();
   if (absl::Status s = sa::CheckReportOutputs(outputs); !s.ok()) return sa::Fail(kTool, s);

@@ -1,6 +1,8 @@
 // File: train/trainer.cc
 #include "train/trainer.h"
 
+#include <dlfcn.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -54,6 +56,14 @@ double MaskedMean(const torch::Tensor& nll, const torch::Tensor& mask) {
 }
 
 }  // namespace
+
+void UseOneThreadPerRun() {
+  torch::set_num_threads(1);
+  using SetThreads = void (*)(int);
+  if (void* f = dlsym(RTLD_DEFAULT, "openblas_set_num_threads"); f != nullptr) {
+    reinterpret_cast<SetThreads>(f)(1);
+  }
+}
 
 absl::StatusOr<sinkscope::v1::TrainingRun> TrainRun(const RunSpec& run,
                                                      const TrainSchedule& s,

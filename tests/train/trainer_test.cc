@@ -46,7 +46,7 @@ TEST(TrainSchedule, WarmupThenCosineToFloor) {
 }
 
 TEST(TrainRun, LearnsTheBackCopyAndReadsBackThroughModel) {
-  torch::set_num_threads(1);
+  UseOneThreadPerRun();
   const RunSpec run = Backcopy(attention::Variant::kVanilla);
   TrainSchedule s = TrainSchedule::Quick();
   const std::string dir = TempDir("learns");
@@ -95,7 +95,7 @@ TEST(TrainRun, LearnsTheBackCopyAndReadsBackThroughModel) {
 }
 
 TEST(TrainRun, DeterministicForASeed) {
-  torch::set_num_threads(1);
+  UseOneThreadPerRun();
   const RunSpec run = Backcopy(attention::Variant::kKvBias);
   TrainSchedule s = TrainSchedule::Quick();
   s.steps = 12;
