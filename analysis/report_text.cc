@@ -91,6 +91,21 @@ void DescribeErrors(const google::protobuf::RepeatedPtrField<sinkscope::v1::Quan
   }
 }
 
+void DescribeTraining(const sinkscope::v1::TrainingReport& t, std::string* out) {
+  absl::StrAppend(out, "training: ", t.runs_size(), " runs, ", t.schedule(), "\n");
+  absl::StrAppendFormat(out, "%-20s %-16s %8s %8s %9s %7s %9s %9s\n", "run", "variant", "loss",
+                        "copy", "baseline", "sink%", "max/med", "int8 dB");
+  for (const auto& r : t.runs()) {
+    if (r.emergence().empty()) continue;
+    const auto& e = r.emergence(r.emergence_size() - 1);
+    double db = 0.0;
+    for (double v : e.attention_sqnr_db()) db += v / e.attention_sqnr_db_size();
+    absl::StrAppendFormat(out, "%-20s %-16s %8.3f %8.3f %9.3f %7.1f %9.1f %9s\n", r.name(),
+                          r.variant(), e.eval_loss(), e.eval_copy_loss(), r.copy_baseline_nll(),
+                          e.sink_rate(), e.abs_max_over_median(), Db(db));
+  }
+}
+
 }  // namespace
 
 std::string DescribeReport(const sinkscope::v1::Report& report, int max_rows) {
@@ -120,6 +135,9 @@ std::string DescribeReport(const sinkscope::v1::Report& report, int max_rows) {
       break;
     case sinkscope::v1::Report::kQuantDemoReport:
       DescribeErrors(report.quant_demo_report().errors(), &out);
+      break;
+    case sinkscope::v1::Report::kTrainingReport:
+      DescribeTraining(report.training_report(), &out);
       break;
     case sinkscope::v1::Report::BODY_NOT_SET:
       absl::StrAppend(&out, "(no body)\n");
