@@ -151,6 +151,51 @@ absl::StatusOr<AttentionSpec> SpecFromMetadata(const std::string& path, const Me
   if (s.rope_theta > 0.0f && s.head_dim % 2 != 0) {
     return md.Bad("head_dim", "is odd, but RoPE ('rope_theta' > 0) needs an even head_dim");
   }
+  // RoPE scaling (optional): rope_scaling = none / linear / yarn / llama3 and its parameters as
+  // rope_scaling_<name> (the RopeScaling field names).
+  if (md.Has("rope_scaling")) {
+    std::string type_text;
+    if (absl::Status st = md.Text("rope_scaling", &type_text); !st.ok()) return st;
+    absl::StatusOr<attention::RopeScalingType> type = attention::ParseRopeScalingType(type_text);
+    if (!type.ok()) return md.Bad("rope_scaling", type.status().message());
+    attention::RopeScaling& r = s.rope_scaling;
+    r.type = *type;
+    const std::pair<const char*, double*> numbers[] = {
+        {"rope_scaling_factor", &r.factor},
+        {"rope_scaling_beta_fast", &r.beta_fast},
+        {"rope_scaling_beta_slow", &r.beta_slow},
+        {"rope_scaling_attention_factor", &r.attention_factor},
+        {"rope_scaling_mscale", &r.mscale},
+        {"rope_scaling_mscale_all_dim", &r.mscale_all_dim},
+        {"rope_scaling_low_freq_factor", &r.low_freq_factor},
+        {"rope_scaling_high_freq_factor", &r.high_freq_factor},
+    };
+    for (const auto& [key, field] : numbers) {
+      if (!md.Has(key)) continue;
+      std::string text;
+      if (absl::Status st = md.Text(key, &text); !st.ok()) return st;
+      if (!absl::SimpleAtod(text, field) || !std::isfinite(*field)) {
+        return md.Bad(key, "is not a finite number");
+      }
+    }
+    if (md.Has("rope_scaling_truncate")) {
+      if (absl::Status st = md.Bool("rope_scaling_truncate", &r.truncate); !st.ok()) return st;
+    }
+    if (md.Has("rope_scaling_original_max_position_embeddings")) {
+      int original = 0;
+      if (absl::Status st = md.Int("rope_scaling_original_max_position_embeddings", 1, &original);
+          !st.ok()) {
+        return st;
+      }
+      r.original_max_position_embeddings = original;
+    }
+    if (absl::Status st = attention::ValidateRopeScaling(r); !st.ok()) {
+      return FileError(path, absl::StrCat("metadata 'rope_scaling': ", st.message()));
+    }
+    if (!r.is_none() && s.rope_theta <= 0.0f) {
+      return md.Bad("rope_scaling", "needs RoPE ('rope_theta' > 0)");
+    }
+  }
   if (md.Has("softmax_scale")) {
     if (absl::Status st = md.Float("softmax_scale", &s.softmax_scale); !st.ok()) return st;
     if (s.softmax_scale <= 0.0f) return md.Bad("softmax_scale", "must be > 0");

@@ -16,7 +16,10 @@
 // names), window (0: none; > 0 needs causal = true), causal (true / false; false with window 0
 // is no mask), rope_theta (0: no RoPE), rope_layout (rotate_half / interleaved; required when
 // rope_theta > 0), optional softmax_scale (default 1 / sqrt(head_dim)), clip_zeta and
-// clip_gamma (clipped_softmax only, both required there). d_model is q_proj.weight's second
+// clip_gamma (clipped_softmax only, both required there), optional rope_scaling (none, linear,
+// yarn, llama3) with rope_scaling_factor, _beta_fast, _beta_slow, _truncate, _attention_factor,
+// _mscale, _mscale_all_dim, _low_freq_factor, _high_freq_factor,
+// _original_max_position_embeddings (attention/rope_scaling.h defaults). d_model is q_proj.weight's second
 // dimension. Other metadata keys (e.g. "format") are ignored; other tensors are an error, as is
 // a variant's tensor under another variant.
 // Input file: one tensor `hidden` [T x d_model], F32, BF16 or F16.

@@ -60,6 +60,19 @@ inline std::map<std::string, std::string> SpecMetadata(const attention::Attentio
       {"rope_layout", attention::RopeLayoutName(s.rope_layout)},
   };
   if (s.softmax_scale > 0.0f) md["softmax_scale"] = num(s.softmax_scale);
+  if (!s.rope_scaling.is_none()) {
+    const attention::RopeScaling& r = s.rope_scaling;
+    const auto d = [](double x) { return absl::StrFormat("%.17g", x); };
+    md["rope_scaling"] = attention::RopeScalingTypeName(r.type);
+    md["rope_scaling_factor"] = d(r.factor);
+    md["rope_scaling_beta_fast"] = d(r.beta_fast);
+    md["rope_scaling_beta_slow"] = d(r.beta_slow);
+    md["rope_scaling_truncate"] = r.truncate ? "true" : "false";
+    md["rope_scaling_low_freq_factor"] = d(r.low_freq_factor);
+    md["rope_scaling_high_freq_factor"] = d(r.high_freq_factor);
+    md["rope_scaling_original_max_position_embeddings"] =
+        std::to_string(r.original_max_position_embeddings);
+  }
   if (s.variant == attention::Variant::kClippedSoftmax) {
     md["clip_zeta"] = num(s.clip_zeta);
     md["clip_gamma"] = num(s.clip_gamma);

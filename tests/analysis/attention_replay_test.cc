@@ -93,6 +93,23 @@ std::vector<ReplayCase> Cases() {
     cases.push_back(c);
   }
   {
+    // YaRN as the released gpt-oss configs (a short original context so that every band of
+    // frequencies occurs at T = 12): the replay must apply the scaling from the metadata.
+    ReplayCase c{"sink_logit_yarn", SmallSpec(Variant::kSinkLogit)};
+    c.spec.rope_scaling.type = attention::RopeScalingType::kYarn;
+    c.spec.rope_scaling.factor = 32.0;
+    c.spec.rope_scaling.truncate = false;
+    c.spec.rope_scaling.original_max_position_embeddings = 4;
+    cases.push_back(c);
+  }
+  {
+    ReplayCase c{"vanilla_llama3", SmallSpec(Variant::kVanilla)};
+    c.spec.rope_scaling.type = attention::RopeScalingType::kLlama3;
+    c.spec.rope_scaling.factor = 8.0;
+    c.spec.rope_scaling.original_max_position_embeddings = 6;
+    cases.push_back(c);
+  }
+  {
     ReplayCase c{"softmax1_mqa", SmallSpec(Variant::kSoftmax1)};
     c.spec.num_kv_heads = 1;
     cases.push_back(c);
