@@ -13,6 +13,7 @@
 #include "analysis/activation_scan.h"
 #include "analysis/receptive_field.h"
 #include "analysis/report_merge.h"
+#include "model/model_config.h"
 #include "model/streaming_decoder.h"
 #include "quant/error_metrics.h"
 #include "quant/quant_scheme.h"
@@ -140,6 +141,18 @@ absl::Status RunStreaming(const model::Transformer& t, const std::vector<std::ve
   if (c.family == model::ModelFamily::kGpt2) {
     out->set_skipped("gpt2: learned absolute positions (StreamingLLM needs RoPE)");
     return absl::OkStatus();
+  }
+  for (int l = 0; l < c.num_layers; ++l) {
+    const attention::AttentionSpec spec = model::AttentionSpecForLayer(c, l);
+    if (spec.variant == attention::Variant::kSinkTokens) {
+      out->set_skipped(absl::StrCat("layer ", l, ": sink_tokens variant (streaming its learned "
+                                    "sink embeddings is not supported yet)"));
+      return absl::OkStatus();
+    }
+    if (spec.mask == attention::MaskKind::kNone) {
+      out->set_skipped(absl::StrCat("layer ", l, ": bidirectional attention (not causal)"));
+      return absl::OkStatus();
+    }
   }
   const std::vector<int32_t> ids = StreamIds(seqs, o.streaming_length, c.vocab_size, o.seed);
   out->set_num_tokens(static_cast<int64_t>(ids.size()));
