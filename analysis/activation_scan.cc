@@ -137,6 +137,10 @@ absl::StatusOr<sinkscope::v1::ActivationReport> ScanActivations(
       *layer->add_heads() = std::move(s);
       *layer->add_attention() = PooledMap(l, h, p, slot, o.map_size);
     }
+    if (o.on_layer) {
+      hook_status = o.on_layer(l, cap);
+      if (!hook_status.ok()) return;
+    }
     if (!o.int8) return;
     for (int keep : o.keep_sink_kv_fp32) {
       attention::AttentionQuantConfig cfg;

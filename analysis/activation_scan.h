@@ -14,6 +14,7 @@
 #define SINKSCOPE_ANALYSIS_ACTIVATION_SCAN_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,6 +45,10 @@ struct ActivationScanOptions {
   std::vector<int> keep_sink_kv_fp32 = {0, 1, 4};
   int map_size = 64;  // attention maps pooled to at most map_size x map_size
   int top_k = 10;
+  // Called after each layer's own measurements with the layer's capture (attention captured),
+  // e.g. to replay its attention under more int8 configurations (sink_study). An error ends the
+  // scan with that error.
+  std::function<absl::Status(int layer, const model::LayerCapture& capture)> on_layer;
 };
 
 absl::StatusOr<sinkscope::v1::ActivationReport> ScanActivations(

@@ -14,6 +14,17 @@
 #include "attention/reference_attention.h"
 
 namespace sinkscope::model {
+
+// One layer widened to float (built when the layer runs, dropped after it).
+struct TransformerLayer::Floats {
+  using FloatVector = Eigen::VectorXf;
+  attention::AttentionWeights attn;
+  FloatVector norm1_w, norm1_b, norm2_w, norm2_b;
+  FloatMatrix gate_w, up_w, down_w;  // llama, nn.Linear layout [out, in]
+  FloatMatrix fc_w, proj_w;          // gpt2, Conv1D layout [in, out]
+  FloatVector fc_b, proj_b;
+};
+
 namespace {
 
 using FloatVector = Eigen::VectorXf;
@@ -127,14 +138,7 @@ class Fetcher {
   absl::Status status_;
 };
 
-// One layer widened to float (built when the layer runs, dropped after it).
-struct LayerFloats {
-  attention::AttentionWeights attn;
-  FloatVector norm1_w, norm1_b, norm2_w, norm2_b;
-  FloatMatrix gate_w, up_w, down_w;  // llama, nn.Linear layout [out, in]
-  FloatMatrix fc_w, proj_w;          // gpt2, Conv1D layout [in, out]
-  FloatVector fc_b, proj_b;
-};
+using LayerFloats = TransformerLayer::Floats;
 
 FloatMatrix Norm(const FloatMatrix& x, NormKind kind, double eps, const FloatVector& w,
                  const FloatVector& b) {
@@ -394,8 +398,7 @@ absl::StatusOr<Transformer> Transformer::Create(const ModelConfig& config, Tenso
   return t;
 }
 
-absl::StatusOr<ForwardResult> Transformer::Forward(const std::vector<int32_t>& ids,
-                                                   const ForwardHooks& hooks) const {
+absl::StatusOr<FloatMatrix> Transformer::Embed(const std::vector<int32_t>& ids) const {
   const ModelConfig& c = config_;
   const int64_t T = static_cast<int64_t>(ids.size());
   const int64_t d = c.hidden_size;
@@ -418,98 +421,155 @@ absl::StatusOr<ForwardResult> Transformer::Forward(const std::vector<int32_t>& i
     ReadFloats(embed_, static_cast<int64_t>(ids[t]) * d, d, h.data() + t * d);
     if (c.family == ModelFamily::kGpt2) h.row(t) += ReadRows(positions_, t, 1, d);
   }
+  return h;
+}
 
-  for (int l = 0; l < c.num_layers; ++l) {
-    const LayerViews& V = layers_[l];
-    LayerFloats w;
-    w.norm1_w = ToVector(V.norm1_w);
-    w.norm1_b = ToVector(V.norm1_b);
-    w.norm2_w = ToVector(V.norm2_w);
-    w.norm2_b = ToVector(V.norm2_b);
-    if (c.family == ModelFamily::kLlama || c.family == ModelFamily::kGptOss) {
-      w.attn.wq = ToMatrix(V.q_w);
-      w.attn.wk = ToMatrix(V.k_w);
-      w.attn.wv = ToMatrix(V.v_w);
-      w.attn.wo = ToMatrix(V.o_w);
-      w.attn.bq = ToVector(V.q_b);
-      w.attn.bk = ToVector(V.k_b);
-      w.attn.bv = ToVector(V.v_b);
-      w.attn.bo = ToVector(V.o_b);
-      w.attn.sinks = ToVector(V.sinks);
-      if (V.kv_k.data != nullptr) {
-        w.attn.k_bias = ToMatrix(V.kv_k);
-        w.attn.v_bias = ToMatrix(V.kv_v);
-      }
-      if (V.sink_tokens.data != nullptr) w.attn.sink_tokens = ToMatrix(V.sink_tokens);
-      if (V.gate_w_attn.data != nullptr) {
-        w.attn.gate_w = ToMatrix(V.gate_w_attn);
-        w.attn.gate_b = ToVector(V.gate_b_attn);
-      }
-      if (c.mlp == MlpKind::kSwiGlu) {
-        w.gate_w = ToMatrix(V.gate_w);
-        w.up_w = ToMatrix(V.up_w);
-        w.down_w = ToMatrix(V.down_w);
-      }
-    } else {
-      // Conv1D [in, out]: y = x W + b; nn.Linear wants W^T.
-      const FloatMatrix qkv = ToMatrix(V.qkv_w);
-      const FloatVector qkv_b = ToVector(V.qkv_b);
-      w.attn.wq = qkv.middleCols(0, d).transpose();
-      w.attn.wk = qkv.middleCols(d, d).transpose();
-      w.attn.wv = qkv.middleCols(2 * d, d).transpose();
-      w.attn.bq = qkv_b.segment(0, d);
-      w.attn.bk = qkv_b.segment(d, d);
-      w.attn.bv = qkv_b.segment(2 * d, d);
-      w.attn.wo = ToMatrix(V.o_w).transpose();
-      w.attn.bo = ToVector(V.o_b);
-      w.fc_w = ToMatrix(V.fc_w);
-      w.fc_b = ToVector(V.fc_b);
-      w.proj_w = ToMatrix(V.proj_w);
-      w.proj_b = ToVector(V.proj_b);
-    }
-    absl::StatusOr<attention::ReferenceAttention> attn =
-        attention::ReferenceAttention::Create(AttentionSpecForLayer(c, l), std::move(w.attn));
-    if (!attn.ok()) {
-      return absl::Status(attn.status().code(),
-                          absl::StrCat("layer ", l, ": ", attn.status().message()));
-    }
-    const bool capture = hooks.capture_attention_for_layer ? hooks.capture_attention_for_layer(l)
-                                                           : hooks.capture_attention;
-    attention::AttentionIntermediates inter;
-    const FloatMatrix attn_in = Norm(h, c.norm, c.norm_eps, w.norm1_w, w.norm1_b);
-    absl::StatusOr<FloatMatrix> attn_out = attn->Forward(attn_in, capture ? &inter : nullptr);
-    if (!attn_out.ok()) {
-      return absl::Status(attn_out.status().code(),
-                          absl::StrCat("layer ", l, ": ", attn_out.status().message()));
-    }
-    FloatMatrix out = h + *attn_out;
-    const FloatMatrix mlp_in = Norm(out, c.norm, c.norm_eps, w.norm2_w, w.norm2_b);
-    const FloatMatrix mlp_out =
-        c.mlp == MlpKind::kMoeClampedSwiGlu
-            ? MoeMlp(c, V.router_w, V.router_b, V.gate_up_w, V.gate_up_s, V.gate_up_b,
-                     V.experts_down_w, V.experts_down_s, V.experts_down_b, mlp_in)
-            : Mlp(c, w, mlp_in);
-    out += mlp_out;
-    if (hooks.on_layer) {
-      const LayerCapture cap{h,   attn_in, *attn_out, mlp_in, mlp_out, out,
-                             capture ? &inter : nullptr, &*attn};
-      hooks.on_layer(l, cap);
-    }
-    h = std::move(out);
+absl::StatusOr<TransformerLayer> Transformer::Layer(int l) const {
+  const ModelConfig& c = config_;
+  const int64_t d = c.hidden_size;
+  if (l < 0 || l >= c.num_layers) {
+    return absl::InvalidArgumentError(absl::StrCat("layer ", l, " outside [0, ", c.num_layers, ")"));
   }
+  const LayerViews& V = layers_[l];
+  auto floats = std::make_shared<LayerFloats>();
+  LayerFloats& w = *floats;
+  w.norm1_w = ToVector(V.norm1_w);
+  w.norm1_b = ToVector(V.norm1_b);
+  w.norm2_w = ToVector(V.norm2_w);
+  w.norm2_b = ToVector(V.norm2_b);
+  if (c.family == ModelFamily::kLlama || c.family == ModelFamily::kGptOss) {
+    w.attn.wq = ToMatrix(V.q_w);
+    w.attn.wk = ToMatrix(V.k_w);
+    w.attn.wv = ToMatrix(V.v_w);
+    w.attn.wo = ToMatrix(V.o_w);
+    w.attn.bq = ToVector(V.q_b);
+    w.attn.bk = ToVector(V.k_b);
+    w.attn.bv = ToVector(V.v_b);
+    w.attn.bo = ToVector(V.o_b);
+    w.attn.sinks = ToVector(V.sinks);
+    if (V.kv_k.data != nullptr) {
+      w.attn.k_bias = ToMatrix(V.kv_k);
+      w.attn.v_bias = ToMatrix(V.kv_v);
+    }
+    if (V.sink_tokens.data != nullptr) w.attn.sink_tokens = ToMatrix(V.sink_tokens);
+    if (V.gate_w_attn.data != nullptr) {
+      w.attn.gate_w = ToMatrix(V.gate_w_attn);
+      w.attn.gate_b = ToVector(V.gate_b_attn);
+    }
+    if (c.mlp == MlpKind::kSwiGlu) {
+      w.gate_w = ToMatrix(V.gate_w);
+      w.up_w = ToMatrix(V.up_w);
+      w.down_w = ToMatrix(V.down_w);
+    }
+  } else {
+    // Conv1D [in, out]: y = x W + b; nn.Linear wants W^T.
+    const FloatMatrix qkv = ToMatrix(V.qkv_w);
+    const FloatVector qkv_b = ToVector(V.qkv_b);
+    w.attn.wq = qkv.middleCols(0, d).transpose();
+    w.attn.wk = qkv.middleCols(d, d).transpose();
+    w.attn.wv = qkv.middleCols(2 * d, d).transpose();
+    w.attn.bq = qkv_b.segment(0, d);
+    w.attn.bk = qkv_b.segment(d, d);
+    w.attn.bv = qkv_b.segment(2 * d, d);
+    w.attn.wo = ToMatrix(V.o_w).transpose();
+    w.attn.bo = ToVector(V.o_b);
+    w.fc_w = ToMatrix(V.fc_w);
+    w.fc_b = ToVector(V.fc_b);
+    w.proj_w = ToMatrix(V.proj_w);
+    w.proj_b = ToVector(V.proj_b);
+  }
+  absl::StatusOr<attention::ReferenceAttention> attn =
+      attention::ReferenceAttention::Create(AttentionSpecForLayer(c, l), std::move(w.attn));
+  if (!attn.ok()) {
+    return absl::Status(attn.status().code(),
+                        absl::StrCat("layer ", l, ": ", attn.status().message()));
+  }
+  w.attn = attention::AttentionWeights();
+  TransformerLayer layer;
+  layer.model_ = this;
+  layer.layer_ = l;
+  layer.floats_ = std::move(floats);
+  layer.attention_ = std::make_shared<const attention::ReferenceAttention>(*std::move(attn));
+  return layer;
+}
 
+FloatMatrix TransformerLayer::AttentionInput(const FloatMatrix& h) const {
+  const ModelConfig& c = model_->config_;
+  return Norm(h, c.norm, c.norm_eps, floats_->norm1_w, floats_->norm1_b);
+}
+
+FloatMatrix TransformerLayer::MlpInput(const FloatMatrix& m) const {
+  const ModelConfig& c = model_->config_;
+  return Norm(m, c.norm, c.norm_eps, floats_->norm2_w, floats_->norm2_b);
+}
+
+FloatMatrix TransformerLayer::Mlp(const FloatMatrix& x) const {
+  const ModelConfig& c = model_->config_;
+  if (c.mlp != MlpKind::kMoeClampedSwiGlu) return model::Mlp(c, *floats_, x);
+  const Transformer::LayerViews& V = model_->layers_[layer_];
+  return MoeMlp(c, V.router_w, V.router_b, V.gate_up_w, V.gate_up_s, V.gate_up_b,
+                V.experts_down_w, V.experts_down_s, V.experts_down_b, x);
+}
+
+FloatMatrix Transformer::Logits(const FloatMatrix& h) const {
+  const ModelConfig& c = config_;
+  const int64_t d = c.hidden_size;
   const FloatMatrix hf = Norm(h, c.norm, c.norm_eps, ToVector(final_norm_w_),
                               ToVector(final_norm_b_));
-  ForwardResult result;
-  result.logits.resize(T, c.vocab_size);
+  FloatMatrix logits(h.rows(), c.vocab_size);
   // LM head in row blocks of ~4M floats.
   const int64_t block = std::max<int64_t>(1, (int64_t{1} << 22) / d);
   for (int64_t r0 = 0; r0 < c.vocab_size; r0 += block) {
     const int64_t n = std::min<int64_t>(block, c.vocab_size - r0);
     const FloatMatrix w = ReadRows(lm_head_, r0, n, d);
-    result.logits.middleCols(r0, n).noalias() = hf * w.transpose();
+    logits.middleCols(r0, n).noalias() = hf * w.transpose();
+  }
+  return logits;
+}
+
+double NextTokenNll(const float* logits, int64_t vocab, int32_t next_id) {
+  double m = -std::numeric_limits<double>::infinity();
+  for (int64_t j = 0; j < vocab; ++j) m = std::max(m, static_cast<double>(logits[j]));
+  double sum = 0.0;
+  for (int64_t j = 0; j < vocab; ++j) sum += std::exp(static_cast<double>(logits[j]) - m);
+  return m + std::log(sum) - static_cast<double>(logits[next_id]);
+}
+
+absl::StatusOr<ForwardResult> Transformer::Forward(const std::vector<int32_t>& ids,
+                                                   const ForwardHooks& hooks) const {
+  const ModelConfig& c = config_;
+  const int64_t T = static_cast<int64_t>(ids.size());
+  absl::StatusOr<FloatMatrix> embedded = Embed(ids);
+  if (!embedded.ok()) return embedded.status();
+  FloatMatrix h = *std::move(embedded);
+
+  for (int l = 0; l < c.num_layers; ++l) {
+    absl::StatusOr<TransformerLayer> layer = Layer(l);
+    if (!layer.ok()) return layer.status();
+    const attention::ReferenceAttention& attn = layer->attention();
+    const bool capture = hooks.capture_attention_for_layer ? hooks.capture_attention_for_layer(l)
+                                                           : hooks.capture_attention;
+    attention::AttentionIntermediates inter;
+    const FloatMatrix attn_in = layer->AttentionInput(h);
+    absl::StatusOr<FloatMatrix> attn_out = attn.Forward(attn_in, capture ? &inter : nullptr);
+    if (!attn_out.ok()) {
+      return absl::Status(attn_out.status().code(),
+                          absl::StrCat("layer ", l, ": ", attn_out.status().message()));
+    }
+    FloatMatrix out = h + *attn_out;
+    const FloatMatrix mlp_in = layer->MlpInput(out);
+    const FloatMatrix mlp_out = layer->Mlp(mlp_in);
+    out += mlp_out;
+    if (hooks.on_layer) {
+      const LayerCapture cap{h,   attn_in, *attn_out, mlp_in, mlp_out, out,
+                             capture ? &inter : nullptr, &attn};
+      hooks.on_layer(l, cap);
+    }
+    h = std::move(out);
   }
 
+  ForwardResult result;
+  result.logits = Logits(h);
   result.num_predicted = T - 1;
   if (T < 2) {
     result.mean_nll = std::numeric_limits<double>::quiet_NaN();
@@ -517,12 +577,7 @@ absl::StatusOr<ForwardResult> Transformer::Forward(const std::vector<int32_t>& i
   }
   double total = 0.0;
   for (int64_t t = 0; t + 1 < T; ++t) {
-    const float* row = result.logits.data() + t * c.vocab_size;
-    double m = -std::numeric_limits<double>::infinity();
-    for (int64_t j = 0; j < c.vocab_size; ++j) m = std::max(m, static_cast<double>(row[j]));
-    double sum = 0.0;
-    for (int64_t j = 0; j < c.vocab_size; ++j) sum += std::exp(static_cast<double>(row[j]) - m);
-    total += m + std::log(sum) - static_cast<double>(row[ids[t + 1]]);
+    total += NextTokenNll(result.logits.data() + t * c.vocab_size, c.vocab_size, ids[t + 1]);
   }
   result.mean_nll = total / static_cast<double>(T - 1);
   return result;

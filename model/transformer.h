@@ -49,6 +49,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,34 @@ struct ForwardResult {
   int64_t num_predicted = 0; // T - 1
 };
 
+class Transformer;
+
+// One layer of a Transformer with its weights widened to float, as Forward runs it: Forward is
+// h' = m + Mlp(MlpInput(m)), m = h + attention().Forward(AttentionInput(h)). For decoders that run
+// the layers themselves (model/streaming_decoder.h). Valid while its Transformer lives.
+class TransformerLayer {
+ public:
+  const attention::ReferenceAttention& attention() const { return *attention_; }
+  FloatMatrix AttentionInput(const FloatMatrix& h) const;  // Norm1(h)
+  FloatMatrix MlpInput(const FloatMatrix& m) const;        // Norm2(m)
+  FloatMatrix Mlp(const FloatMatrix& x) const;
+  int index() const { return layer_; }
+
+  struct Floats;  // the widened norm / MLP weights (transformer.cc)
+
+ private:
+  friend class Transformer;
+  TransformerLayer() = default;
+
+  const Transformer* model_ = nullptr;
+  int layer_ = 0;
+  std::shared_ptr<const Floats> floats_;
+  std::shared_ptr<const attention::ReferenceAttention> attention_;
+};
+
+// -log softmax(logits)[next_id] over one row of `vocab` logits, in double.
+double NextTokenNll(const float* logits, int64_t vocab, int32_t next_id);
+
 class Transformer {
  public:
   // Finds and checks every tensor the config needs (shapes, floating dtype): errors name the
@@ -108,7 +137,15 @@ class Transformer {
 
   const ModelConfig& config() const { return config_; }
 
+  // The pieces Forward is made of. Embed: the ids' embedding rows (gpt2: plus positions
+  // 0..T-1); same errors as Forward. Layer: layer l widened to float. Logits: final norm and LM
+  // head of hidden states [rows x d_model] -> [rows x vocab].
+  absl::StatusOr<FloatMatrix> Embed(const std::vector<int32_t>& token_ids) const;
+  absl::StatusOr<TransformerLayer> Layer(int layer) const;
+  FloatMatrix Logits(const FloatMatrix& hidden) const;
+
  private:
+  friend class TransformerLayer;
   // Views of one layer's tensors in file layout; absent optional ones have data == nullptr.
   struct LayerViews {
     TypedTensorView norm1_w, norm1_b, norm2_w, norm2_b;

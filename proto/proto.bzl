@@ -13,12 +13,18 @@ def sinkscope_cc_proto(name, src, deps = [], visibility = None):
     if not src.endswith(".proto"):
         fail("sinkscope_cc_proto: src must be a .proto file, got " + src)
     base = src[:-len(".proto")]
+
+    # Paths relative to the repository root, also when sinkscope is an external repository of
+    # another workspace (examples/consumer): the generated code then includes "proto/x.pb.h".
+    repo = native.repository_name()
+    root = "." if repo == "@" else "external/" + repo[1:]
+    out = "$(GENDIR)" if root == "." else "$(GENDIR)/" + root
     native.genrule(
         name = name + "_protoc",
         srcs = [src],
         outs = [base + ".pb.h", base + ".pb.cc"],
         tools = ["@system//:protoc"],
-        cmd = "$(location @system//:protoc) --proto_path=. --cpp_out=$(GENDIR) $(location %s)" % src,
+        cmd = "$(location @system//:protoc) --proto_path=%s --cpp_out=%s $(location %s)" % (root, out, src),
     )
     native.cc_library(
         name = name,

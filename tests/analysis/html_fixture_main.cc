@@ -6,8 +6,10 @@
 //            1 and 2, per-channel profiles and per-layer quantization errors (one exact);
 //   argv[2]: (optional) a WeightReport page: 14 tensors (one named "<&>\"" ), all with channel
 //            profiles (12 are drawn) and three quantization errors each;
-//   argv[3]: (optional) a StudyReport page: 12 study rows, one ActivationReport with an 80 x 80
-//            map (pooled to 40 x 40) and one ReceptiveFieldReport with 3 curves.
+//   argv[3]: (optional) a StudyReport page: 4 variants x 3 configurations (12 study rows with
+//            2 layers each), streaming runs (window, 4+window, full) per variant, one
+//            ActivationReport with an 80 x 80 map (pooled to 40 x 40) and one
+//            ReceptiveFieldReport with 3 curves.
 //
 // Usage: html_fixture_main activations.html [weights.html [study.html]]
 #include <algorithm>
@@ -196,6 +198,34 @@ v1::Report StudyPage() {
       AddError(configs[c], v == 3 && c == 2 ? kInf : 14.0 + 6.0 * c + 5.0 * v,
                row->mutable_attention_error());
       row->set_streaming_nll(2.1 - 0.05 * v);
+      row->set_worst_layer_sqnr_db(10.0 + 6.0 * c + 5.0 * v);
+      for (int l = 0; l < 2; ++l) {
+        v1::StudyLayerError* le = row->add_layers();
+        le->set_layer(l);
+        AddError(configs[c], 12.0 + 6.0 * c + 5.0 * v + 3.0 * l, le->mutable_output());
+      }
+    }
+    v1::StudyVariant* sv = s->add_variants();
+    sv->set_name(variants[v]);
+    sv->set_layer_pattern("SF");
+    sv->set_sink_rate(v == 0 ? 80.0 : 20.0 / v);
+    sv->set_abs_max_over_median(v == 0 ? 2500.0 : 40.0 * v);
+    sv->set_default_sqnr_db(14.0 + 5.0 * v);
+    sv->set_protected_sqnr_db(26.0 + 5.0 * v);
+    v1::StreamingStudy* st = sv->mutable_streaming();
+    st->set_cache_size(64);
+    st->set_num_tokens(512);
+    const char* runs[] = {"window", "4+window", "full"};
+    for (int k = 0; k < 3; ++k) {
+      v1::StreamingRun* run = st->add_runs();
+      run->set_name(runs[k]);
+      run->set_n_sink(k == 1 ? 4 : 0);
+      run->set_window(k == 2 ? 0 : 64 - run->n_sink());
+      run->set_mean_nll(k == 0 ? 6.5 - v : 2.2 - 0.1 * k);
+      for (int b = 0; b < 16; ++b) {
+        run->mutable_nll_by_position()->add_distance(32.0 * b);
+        run->mutable_nll_by_position()->add_value(b < 2 || k > 0 ? 2.2 - 0.1 * k : 6.5 - v);
+      }
     }
   }
   FillActivations(1, 80, s->add_activations());

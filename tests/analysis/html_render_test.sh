@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The fixture pages (html_fixture_main) render in a real browser: headless Chromium loads each
 # page offline, its DOM holds the expected number of charts of each kind, the console reports no
-# error, and a screenshot of each page (report.png, report_weights.png, report_study.png) lands in
+# error, and a screenshot of each page (report.png, report_weights.png, report_study.png,
+# report_sink_study.png: a page written by sink_study itself) lands in
 # the test's undeclared outputs (bazel-testlogs/tests/analysis/html_render_test/test.outputs/).
 #
 # Needs /usr/bin/chromium (tools/setup.sh installs it); without it the test fails.
 set -euo pipefail
 
 fixture="$1"
+make_tiny="${2:-}"
+sink_study="${3:-}"
 chromium=/usr/bin/chromium
 if [ ! -x "$chromium" ]; then
   echo "FAIL: $chromium not found: install it (apt-get install -y chromium, or tools/setup.sh)"
@@ -19,6 +22,13 @@ outputs="${TEST_UNDECLARED_OUTPUTS_DIR:-$tmp/outputs}"
 mkdir -p "$outputs"
 
 "$fixture" "$tmp/activations.html" "$tmp/weights.html" "$tmp/study.html"
+# A page sink_study itself wrote, on a tiny random Llama checkpoint.
+if [ -n "$sink_study" ]; then
+  "$make_tiny" "$tmp/tiny" "$tmp/ids.txt"
+  "$sink_study" --checkpoint="$tmp/tiny" --quick --out_dir="$tmp/real_study" >/dev/null 2>&1 ||
+    { echo "FAIL: sink_study exited $?"; exit 1; }
+  cp "$tmp/real_study/study.html" "$tmp/sink_study.html"
+fi
 
 # run_chromium LOG ARGS...: one headless run with a fresh profile; stdout to the caller.
 run_chromium() {
@@ -84,8 +94,18 @@ check_page activations report.png \
   heatmap=6 layer-bars=1 channel-profile=3 quant-error=1 receptive-field=0
 check_page weights report_weights.png \
   heatmap=0 layer-bars=0 channel-profile=12 quant-error=1 receptive-field=0
+# study: 1 SQNR chart by variant + 4 per-layer charts + the activation section's; streaming:
+# 1 bar chart + 4 curves.
 check_page study report_study.png \
-  heatmap=2 layer-bars=1 channel-profile=1 quant-error=2 receptive-field=1
+  heatmap=2 layer-bars=1 channel-profile=1 quant-error=6 receptive-field=1 streaming=5
+
+# sink_study on the tiny checkpoint (2 layers x 4 heads): maps of heads 0-1 of both layers; one
+# channel profile per layer; SQNR by variant + per layer (the scan's own int8 replay is off);
+# the receptive field of the pattern "FF"; streaming bars + one curve.
+if [ -n "$sink_study" ]; then
+  check_page sink_study report_sink_study.png \
+    heatmap=4 layer-bars=1 channel-profile=2 quant-error=2 receptive-field=1 streaming=2
+fi
 
 if [ "$failures" -ne 0 ]; then
   echo "FAIL: $failures check(s) failed"

@@ -1,0 +1,495 @@
+#include "analysis/sink_study.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <random>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "analysis/activation_scan.h"
+#include "analysis/receptive_field.h"
+#include "analysis/report_merge.h"
+#include "model/model_config.h"
+#include "model/streaming_decoder.h"
+#include "quant/error_metrics.h"
+#include "quant/quant_scheme.h"
+
+namespace sinkscope::analysis {
+namespace {
+
+namespace v1 = ::sinkscope::v1;
+using quant::QuantScheme;
+
+absl::Status Cancelled() { return absl::CancelledError("sink_study: interrupted"); }
+
+bool IsCancelled(const StudyOptions& o) { return o.cancelled && o.cancelled(); }
+
+void Progress(const StudyOptions& o, const std::string& line) {
+  if (o.progress) o.progress(line);
+}
+
+absl::Status Prefixed(const StudySubject& s, const absl::Status& st) {
+  if (absl::IsCancelled(st)) return st;
+  return absl::Status(st.code(), absl::StrCat("subject '", s.name, "' (", s.checkpoint_dir,
+                                              "): ", st.message()));
+}
+
+std::vector<int32_t> RandomIds(int n, int vocab, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int32_t> u(0, std::max(0, vocab - 1));
+  std::vector<int32_t> ids(n);
+  for (int32_t& x : ids) x = u(rng);
+  return ids;
+}
+
+std::vector<std::vector<int32_t>> HeldOut(const StudySubject& s, const StudyOptions& o,
+                                          int vocab) {
+  std::vector<std::vector<int32_t>> seqs = !s.held_out.empty() ? s.held_out : o.sequences;
+  if (seqs.empty()) {
+    for (int i = 0; i < std::max(1, o.num_sequences); ++i) {
+      seqs.push_back(RandomIds(std::max(2, o.seq_len), vocab, o.seed + 1000u * i));
+    }
+  }
+  for (auto& ids : seqs) {
+    if (static_cast<int>(ids.size()) > o.max_tokens) ids.resize(o.max_tokens);
+  }
+  return seqs;
+}
+
+// The stream for the StreamingLLM runs: the held-out sequences back to back, then seeded random
+// ids up to `length`.
+std::vector<int32_t> StreamIds(const std::vector<std::vector<int32_t>>& seqs, int length,
+                               int vocab, uint32_t seed) {
+  std::vector<int32_t> ids;
+  for (const auto& s : seqs) {
+    for (int32_t id : s) {
+      if (static_cast<int>(ids.size()) < length) ids.push_back(id);
+    }
+  }
+  if (static_cast<int>(ids.size()) < length) {
+    const std::vector<int32_t> fill = RandomIds(length - static_cast<int>(ids.size()), vocab, seed + 77u);
+    ids.insert(ids.end(), fill.begin(), fill.end());
+  }
+  return ids;
+}
+
+std::string LayerPattern(const model::ModelConfig& c) {
+  std::string p;
+  for (int w : c.layer_windows) p += w > 0 ? 'S' : 'F';
+  return p;
+}
+
+v1::StudyQuantConfig ConfigProto(const StudyQuantConfig& c) {
+  v1::StudyQuantConfig p;
+  p.set_name(c.name);
+  p.set_granularity(c.granularity);
+  p.set_kv_bits(c.kv_bits);
+  p.set_keep_sink_kv_fp32(c.config.keep_sink_kv_fp32);
+  *p.mutable_weights() = quant::ToProto(c.config.weights);
+  *p.mutable_activations() = quant::ToProto(c.config.activations);
+  *p.mutable_query() = quant::ToProto(c.config.query);
+  *p.mutable_key() = quant::ToProto(c.config.key);
+  *p.mutable_value() = quant::ToProto(c.config.value);
+  p.set_description(c.config.ToString());
+  return p;
+}
+
+v1::QuantError ErrorProto(const quant::ErrorAccumulator& acc, const StudyQuantConfig& c,
+                          const std::string& name) {
+  v1::QuantError e = quant::ToProto(acc.Finish(), name);
+  *e.mutable_scheme() = quant::ToProto(c.config.activations);
+  *e.mutable_weight_scheme() = quant::ToProto(c.config.weights);
+  e.set_path("oracle");
+  return e;
+}
+
+// Keeps the attention maps of the first heads of a few layers (first, second, last).
+void TrimAttentionMaps(int max_maps, v1::ActivationReport* a) {
+  const int layers = a->layers_size();
+  std::vector<int> keep_layers = {0, 1, layers - 1};
+  int kept = 0;
+  for (int l = 0; l < layers; ++l) {
+    v1::LayerReport* layer = a->mutable_layers(l);
+    const bool keep_layer = std::find(keep_layers.begin(), keep_layers.end(), l) != keep_layers.end();
+    google::protobuf::RepeatedPtrField<v1::AttentionMap> maps;
+    for (const v1::AttentionMap& m : layer->attention()) {
+      if (keep_layer && m.head() < 2 && kept < max_maps) {
+        *maps.Add() = m;
+        ++kept;
+      }
+    }
+    layer->mutable_attention()->Swap(&maps);
+  }
+}
+
+struct SubjectResult {
+  v1::StudyVariant variant;
+  v1::ActivationReport activations;
+  v1::ReceptiveFieldReport receptive_field;
+  std::vector<v1::StudyRow> rows;
+};
+
+absl::Status RunStreaming(const model::Transformer& t, const std::vector<std::vector<int32_t>>& seqs,
+                          const StudySubject& s, const StudyOptions& o, v1::StreamingStudy* out) {
+  const model::ModelConfig& c = t.config();
+  out->set_cache_size(o.streaming_cache);
+  out->set_positions("within_cache");
+  if (c.family == model::ModelFamily::kGpt2) {
+    out->set_skipped("gpt2: learned absolute positions (StreamingLLM needs RoPE)");
+    return absl::OkStatus();
+  }
+  for (int l = 0; l < c.num_layers; ++l) {
+    const attention::AttentionSpec spec = model::AttentionSpecForLayer(c, l);
+    if (spec.variant == attention::Variant::kSinkTokens) {
+      out->set_skipped(absl::StrCat("layer ", l, ": sink_tokens variant (streaming its learned "
+                                    "sink embeddings is not supported yet)"));
+      return absl::OkStatus();
+    }
+    if (spec.mask == attention::MaskKind::kNone) {
+      out->set_skipped(absl::StrCat("layer ", l, ": bidirectional attention (not causal)"));
+      return absl::OkStatus();
+    }
+  }
+  const std::vector<int32_t> ids = StreamIds(seqs, o.streaming_length, c.vocab_size, o.seed);
+  out->set_num_tokens(static_cast<int64_t>(ids.size()));
+  for (const model::StreamingConfig& cfg :
+       model::StreamingLlmConfigs(o.streaming_cache, o.streaming_sinks)) {
+    if (IsCancelled(o)) return Cancelled();
+    Progress(o, absl::StrCat(s.name, ": streaming ", ids.size(), " tokens, ", cfg.name,
+                             cfg.window > 0 ? absl::StrCat(" (", cfg.n_sink, "+", cfg.window, ")") : ""));
+    absl::StatusOr<model::StreamingResult> r = model::DecodeStreaming(t, ids, cfg, o.cancelled);
+    if (!r.ok()) return r.status();
+    v1::StreamingRun* run = out->add_runs();
+    run->set_name(cfg.name);
+    run->set_n_sink(cfg.n_sink);
+    run->set_window(std::max(0, cfg.window));
+    run->set_mean_nll(r->mean_nll);
+    run->set_perplexity(std::exp(r->mean_nll));
+    v1::Curve* curve = run->mutable_nll_by_position();
+    curve->set_name(cfg.name);
+    const int64_t n = static_cast<int64_t>(r->nll.size());
+    const int64_t block = std::max<int64_t>(1, (n + o.streaming_curve_points - 1) /
+                                                   std::max(1, o.streaming_curve_points));
+    for (int64_t b = 0; b < n; b += block) {
+      double sum = 0.0;
+      const int64_t e = std::min(n, b + block);
+      for (int64_t i = b; i < e; ++i) sum += r->nll[i];
+      curve->add_distance(static_cast<double>(b));
+      curve->add_value(sum / static_cast<double>(e - b));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SubjectResult> StudyOne(const StudySubject& s, const StudyOptions& o) {
+  Progress(o, absl::StrCat(s.name, ": loading ", s.checkpoint_dir));
+  absl::StatusOr<ActivationScanInput> in = OpenModel(s.checkpoint_dir);
+  if (!in.ok()) return in.status();
+  const model::ModelConfig& c = in->transformer->config();
+  const std::vector<std::vector<int32_t>> seqs = HeldOut(s, o, c.vocab_size);
+  const size_t K = o.configs.size();
+  const int L = c.num_layers;
+
+  std::vector<quant::ErrorAccumulator> pooled(K);
+  std::vector<std::vector<quant::ErrorAccumulator>> per_layer(K, std::vector<quant::ErrorAccumulator>(L));
+  std::vector<std::vector<std::vector<v1::QuantError>>> stages(
+      K, std::vector<std::vector<v1::QuantError>>(L));
+  double residual_norm = 0.0, attention_norm = 0.0;
+  size_t seq_index = 0;
+
+  ActivationScanOptions scan;
+  scan.massive = o.massive;
+  scan.sink_epsilon = o.sink_epsilon;
+  scan.int8 = false;  // the study replays its own table below
+  scan.on_layer = [&](int l, const model::LayerCapture& cap) -> absl::Status {
+    if (IsCancelled(o)) return Cancelled();
+    residual_norm += cap.block_input.norm();
+    attention_norm += cap.attention_output.norm();
+    for (size_t k = 0; k < K; ++k) {
+      absl::StatusOr<attention::Int8Attention> q = attention::Int8Attention::Create(
+          cap.attention_layer->spec(), cap.attention_layer->weights(), o.configs[k].config);
+      if (!q.ok()) {
+        return absl::Status(q.status().code(), absl::StrCat("layer ", l, ", config '",
+                                                            o.configs[k].name, "': ", q.status().message()));
+      }
+      absl::StatusOr<attention::Int8Comparison> cmp =
+          attention::CompareInt8(*cap.attention_layer, *q, cap.attention_input);
+      if (!cmp.ok()) {
+        return absl::Status(cmp.status().code(), absl::StrCat("layer ", l, ", config '",
+                                                              o.configs[k].name, "': ", cmp.status().message()));
+      }
+      const int64_t n = cmp->reference.size();
+      pooled[k].Add(cmp->reference.data(), cmp->int8.data(), n);
+      per_layer[k][l].Add(cmp->reference.data(), cmp->int8.data(), n);
+      if (seq_index == 0) stages[k][l] = cmp->stages;
+    }
+    return absl::OkStatus();
+  };
+
+  std::vector<v1::Report> scans;
+  for (seq_index = 0; seq_index < seqs.size(); ++seq_index) {
+    if (IsCancelled(o)) return Cancelled();
+    Progress(o, absl::StrCat(s.name, ": sequence ", seq_index + 1, "/", seqs.size(), ": ",
+                             seqs[seq_index].size(), " tokens through ", L,
+                             " layers, activation scan + int8 replay x ", K, " configurations"));
+    absl::StatusOr<v1::ActivationReport> a = ScanActivations(*in, seqs[seq_index], scan);
+    if (!a.ok()) {
+      return absl::IsCancelled(a.status())
+                 ? a.status()
+                 : absl::Status(a.status().code(), absl::StrCat("sequence ", seq_index, ": ",
+                                                                a.status().message()));
+    }
+    v1::Report one;
+    *one.mutable_activation_report() = *std::move(a);
+    scans.push_back(std::move(one));
+  }
+  absl::StatusOr<v1::Report> merged =
+      scans.size() == 1 ? absl::StatusOr<v1::Report>(scans[0]) : MergeReports(scans);
+  if (!merged.ok()) return merged.status();
+
+  SubjectResult r;
+  r.activations = merged->activation_report();
+  r.activations.set_model(s.name);
+  TrimAttentionMaps(o.max_attention_maps, &r.activations);
+
+  v1::StudyVariant& v = r.variant;
+  v.set_name(s.name);
+  v.set_checkpoint(s.checkpoint_dir);
+  v.set_model(c.ToString());
+  v.set_layer_pattern(LayerPattern(c));
+  v.set_num_sequences(static_cast<int>(seqs.size()));
+  size_t longest = 0;
+  for (const auto& ids : seqs) longest = std::max(longest, ids.size());
+  v.set_tokens_per_sequence(static_cast<int>(longest));
+  v.set_sink_rate(r.activations.sink_rate());
+  v.set_mean_nll(r.activations.mean_nll());
+  double ftm = 0.0, ratio = 0.0;
+  int heads = 0;
+  int64_t massive = 0;
+  for (const v1::LayerReport& l : r.activations.layers()) {
+    ratio = std::max(ratio, l.hidden().abs_max_over_median());
+    massive += l.massive_size();
+    for (const v1::HeadSink& h : l.heads()) {
+      ftm += h.first_token_mass();
+      ++heads;
+    }
+  }
+  v.set_first_token_mass(heads > 0 ? ftm / heads : 0.0);
+  v.set_abs_max_over_median(ratio);
+  v.set_massive_activations(massive);
+
+  // Streaming first (rows carry its NLL).
+  if (o.streaming) {
+    if (absl::Status st = RunStreaming(*in->transformer, seqs, s, o, v.mutable_streaming()); !st.ok()) {
+      return st;
+    }
+  } else {
+    v.mutable_streaming()->set_skipped("disabled (--nostreaming)");
+  }
+  double sink_nll = std::numeric_limits<double>::quiet_NaN();
+  int best_sinks = -1;
+  for (const v1::StreamingRun& run : v.streaming().runs()) {
+    if (run.window() > 0 && run.n_sink() > best_sinks) {
+      best_sinks = run.n_sink();
+      sink_nll = run.mean_nll();
+    }
+  }
+
+  for (size_t k = 0; k < K; ++k) {
+    const StudyQuantConfig& cfg = o.configs[k];
+    v1::StudyRow row;
+    row.set_variant(s.name);
+    row.set_config(cfg.name);
+    row.set_sink_rate(v.sink_rate());
+    row.set_abs_max_over_median(v.abs_max_over_median());
+    *row.mutable_attention_error() = ErrorProto(pooled[k], cfg, absl::StrCat(cfg.name, "/output"));
+    row.set_streaming_nll(best_sinks > 0 ? sink_nll : 0.0);
+    *row.mutable_quant_config() = ConfigProto(cfg);
+    double worst = std::numeric_limits<double>::infinity();
+    for (int l = 0; l < L; ++l) {
+      v1::StudyLayerError* le = row.add_layers();
+      le->set_layer(l);
+      *le->mutable_output() = ErrorProto(per_layer[k][l], cfg, absl::StrCat(cfg.name, "/layer ", l));
+      for (const v1::QuantError& e : stages[k][l]) *le->add_stages() = e;
+      worst = std::min(worst, le->output().sqnr_db());
+    }
+    row.set_worst_layer_sqnr_db(L > 0 ? worst : 0.0);
+    if (cfg.name == kDefaultConfigName) {
+      v.set_default_config(cfg.name);
+      v.set_default_sqnr_db(row.attention_error().sqnr_db());
+    }
+    if (cfg.name == kProtectedConfigName) {
+      v.set_protected_config(cfg.name);
+      v.set_protected_sqnr_db(row.attention_error().sqnr_db());
+    }
+    r.rows.push_back(std::move(row));
+  }
+
+  // Receptive field of the layer pattern at the fitted residual strength.
+  if (IsCancelled(o)) return Cancelled();
+  const double ratio_r = attention_norm > 0.0 ? residual_norm / attention_norm : 1e6;
+  const double alpha = std::clamp(ratio_r / (1.0 + ratio_r), 0.0, 0.999);
+  v.set_fitted_alpha(alpha);
+  int64_t window = 0;
+  for (int w : c.layer_windows) window = std::max<int64_t>(window, w);
+  int64_t context = std::max<int64_t>(2, static_cast<int64_t>(longest));
+  if (window == 0) window = context;
+  context = std::max(context, window);
+  absl::StatusOr<StackModel> stack = StackFromPattern(LayerPattern(c), L, window, alpha, context);
+  if (!stack.ok()) return stack.status();
+  r.receptive_field = SummarizeInfluence(*stack, ExactInfluence(*stack), /*epsilon=*/0.01);
+  return r;
+}
+
+std::string Db(double v) {
+  if (std::isinf(v) && v > 0) return "exact";
+  return absl::StrFormat("%.1f", v);
+}
+
+std::string Fixed(double v, int digits) {
+  if (!std::isfinite(v)) return "-";
+  return absl::StrFormat("%.*f", digits, v);
+}
+
+std::string Pad(const std::string& s, size_t width, bool left = false) {
+  if (s.size() >= width) return s;
+  return left ? s + std::string(width - s.size(), ' ') : std::string(width - s.size(), ' ') + s;
+}
+
+}  // namespace
+
+std::vector<StudyQuantConfig> DefaultStudyConfigs() {
+  std::vector<StudyQuantConfig> out;
+  for (const char* granularity : {"per-tensor", "per-channel/token"}) {
+    for (int kv_bits : {8, 4}) {
+      for (int keep : {0, 1, 4}) {
+        StudyQuantConfig c;
+        c.granularity = granularity;
+        c.kv_bits = kv_bits;
+        c.name = absl::StrCat(granularity, " kv", kv_bits, " keep", keep);
+        attention::AttentionQuantConfig& q = c.config;
+        if (c.granularity == "per-tensor") {
+          q.weights = QuantScheme::PerTensor();
+          q.activations = QuantScheme::PerTensor().Asymmetric();
+          q.query = QuantScheme::PerTensor();
+          q.key = QuantScheme::PerTensor();
+          q.value = QuantScheme::PerTensor();
+        }  // else: the Int8Attention defaults
+        q.key = q.key.WithBits(kv_bits);
+        q.value = q.value.WithBits(kv_bits);
+        q.keep_sink_kv_fp32 = keep;
+        out.push_back(std::move(c));
+      }
+    }
+  }
+  return out;
+}
+
+void MakeQuick(StudyOptions* o) {
+  o->quick = true;
+  o->seq_len = std::min(o->seq_len, 64);
+  o->num_sequences = 1;
+  if (o->sequences.size() > 1) o->sequences.resize(1);
+  o->max_tokens = std::min(o->max_tokens, 64);
+  o->streaming_cache = std::min(o->streaming_cache, 16);
+  o->streaming_length = std::min(o->streaming_length, 96);
+}
+
+absl::StatusOr<v1::Report> RunStudy(const std::vector<StudySubject>& subjects,
+                                    const StudyOptions& o) {
+  if (subjects.empty()) return absl::InvalidArgumentError("sink_study: no subjects");
+  if (o.configs.empty()) return absl::InvalidArgumentError("sink_study: no quantization configurations");
+  if (o.streaming && o.streaming_cache < 2) {
+    return absl::InvalidArgumentError("sink_study: the streaming cache needs at least 2 tokens");
+  }
+  if (o.streaming && o.streaming_length <= o.streaming_cache) {
+    return absl::InvalidArgumentError(
+        "sink_study: the stream must be longer than the streaming cache");
+  }
+  for (const StudyQuantConfig& c : o.configs) {
+    if (absl::Status st = attention::ValidateQuantConfig(c.config); !st.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("config '", c.name, "': ", st.message()));
+    }
+  }
+  v1::Report report;
+  v1::StudyReport* study = report.mutable_study_report();
+  study->set_quick(o.quick);
+  study->set_seed(o.seed);
+  study->set_note(o.note);
+  for (const StudyQuantConfig& c : o.configs) *study->add_configs() = ConfigProto(c);
+  for (const StudySubject& s : subjects) {
+    if (IsCancelled(o)) return Cancelled();
+    absl::StatusOr<SubjectResult> r = StudyOne(s, o);
+    if (!r.ok()) return Prefixed(s, r.status());
+    *study->add_variants() = std::move(r->variant);
+    *study->add_activations() = std::move(r->activations);
+    *study->add_receptive_fields() = std::move(r->receptive_field);
+    for (v1::StudyRow& row : r->rows) *study->add_rows() = std::move(row);
+  }
+  return report;
+}
+
+std::string StudyTable(const v1::StudyReport& s) {
+  std::string out;
+  absl::StrAppend(&out, "sink_study: sinks, massive activations, int8 attention cost and the fixes",
+                  s.quick() ? " (--quick)" : "", "\n");
+  size_t name_w = 8;
+  for (const v1::StudyVariant& v : s.variants()) name_w = std::max(name_w, v.name().size());
+  absl::StrAppend(&out, Pad("variant", name_w, true), "  Sink_1^0.3  absmax/med  massive",
+                  "  SQNR dB default  protected  (gain)", "  stream NLL window  +sinks    full\n");
+  for (const v1::StudyVariant& v : s.variants()) {
+    double window = NAN, sinks = NAN, full = NAN;
+    int best = -1;
+    for (const v1::StreamingRun& r : v.streaming().runs()) {
+      if (r.window() == 0) {
+        full = r.mean_nll();
+      } else if (r.n_sink() == 0) {
+        window = r.mean_nll();
+      } else if (r.n_sink() > best) {
+        best = r.n_sink();
+        sinks = r.mean_nll();
+      }
+    }
+    const double gain = v.protected_sqnr_db() - v.default_sqnr_db();
+    absl::StrAppend(&out, Pad(v.name(), name_w, true), Pad(Fixed(v.sink_rate(), 1) + " %", 12),
+                    Pad(Fixed(v.abs_max_over_median(), 1), 12),
+                    Pad(absl::StrCat(v.massive_activations()), 9), Pad(Db(v.default_sqnr_db()), 17),
+                    Pad(Db(v.protected_sqnr_db()), 11),
+                    Pad(std::isfinite(gain) ? absl::StrFormat("(%+.1f)", gain) : "", 7),
+                    Pad(Fixed(window, 3), 19), Pad(Fixed(sinks, 3), 8), Pad(Fixed(full, 3), 8),
+                    "\n");
+  }
+  absl::StrAppend(&out, "(default: ", kDefaultConfigName, "; protected: ", kProtectedConfigName,
+                  "; stream +sinks: the most sinks tried, cache ",
+                  s.variants_size() > 0 ? s.variants(0).streaming().cache_size() : 0, ")\n");
+  if (!s.note().empty()) absl::StrAppend(&out, "note: ", s.note(), "\n");
+
+  // SQNR of every configuration (rows) per variant (columns).
+  absl::StrAppend(&out, "\nint8 attention-output SQNR dB (pooled over layers; worst layer in brackets)\n");
+  size_t cfg_w = 13;
+  for (const v1::StudyQuantConfig& c : s.configs()) cfg_w = std::max(cfg_w, c.name().size());
+  absl::StrAppend(&out, Pad("configuration", cfg_w, true));
+  for (const v1::StudyVariant& v : s.variants()) absl::StrAppend(&out, "  ", Pad(v.name(), 16));
+  out += "\n";
+  for (const v1::StudyQuantConfig& c : s.configs()) {
+    absl::StrAppend(&out, Pad(c.name(), cfg_w, true));
+    for (const v1::StudyVariant& v : s.variants()) {
+      std::string cell = "-";
+      for (const v1::StudyRow& r : s.rows()) {
+        if (r.variant() == v.name() && r.config() == c.name()) {
+          cell = absl::StrCat(Db(r.attention_error().sqnr_db()), " [",
+                              Db(r.worst_layer_sqnr_db()), "]");
+        }
+      }
+      absl::StrAppend(&out, "  ", Pad(cell, 16));
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace sinkscope::analysis
