@@ -593,8 +593,27 @@ TEST(ModelConfigTest, LlamaFamilyDefaults) {
 TEST(ModelConfigTest, ErrorsNameTheKey) {
   ExpectConfigError(R"({"model_type": "mixtral", "hidden_size": 8})",
                     "model_type 'mixtral' is not supported (supported: llama, mistral, qwen2, "
-                    "gpt2, gpt_oss)");
+                    "gpt2, gpt_oss, sinkscope)");
   ExpectConfigError(R"({"hidden_size": 8})", "model_type");
+  // sinkscope (train/): the variant and its parameters.
+  const std::string tiny = R"("model_type": "sinkscope", "hidden_size": 8, "num_hidden_layers": 1,
+      "num_attention_heads": 2, "intermediate_size": 8, "vocab_size": 10)";
+  ExpectConfigError("{" + tiny + R"(, "attention_variant": "sigmoid"})", "'attention_variant'");
+  ExpectConfigError("{" + tiny + R"(, "attention_variant": "clipped_softmax", "clip_zeta": 0.5})",
+                    "'clip_zeta' must be >= 1");
+  ExpectConfigError("{" + tiny + R"(, "attention_variant": "clipped_softmax", "clip_gamma": 0.1})",
+                    "'clip_gamma' must be <= 0");
+  ExpectConfigError("{" + tiny + R"(, "attention_variant": "sink_tokens", "num_sink_tokens": 0})",
+                    "'num_sink_tokens'");
+  {
+    absl::StatusOr<ModelConfig> ok = ParseModelConfig(
+        "{" + tiny + R"(, "attention_variant": "kv_bias", "sliding_window": 3,
+        "layer_types": ["sliding_attention"]})");
+    ASSERT_TRUE(ok.ok()) << ok.status();
+    EXPECT_EQ(ok->attention_variant, attention::Variant::kKvBias);
+    EXPECT_EQ(AttentionSpecForLayer(*ok, 0).variant, attention::Variant::kKvBias);
+    EXPECT_EQ(AttentionSpecForLayer(*ok, 0).window, 3);
+  }
   ExpectConfigError(R"({"model_type": "llama", "num_hidden_layers": 2, "num_attention_heads": 4,
                         "intermediate_size": 24, "vocab_size": 29})",
                     "'hidden_size' is missing");
