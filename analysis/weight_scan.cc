@@ -477,6 +477,18 @@ absl::StatusOr<sinkscope::v1::WeightReport> ScanWeights(const model::Checkpoint&
     for (std::thread& t : pool) t.join();
   }
 
+  for (const model::TensorInfo* info : mine) {
+    if (!IsAttentionSinkTensor(info->name, info->shape)) continue;
+    const model::TypedTensorView v = checkpoint.View(*info);
+    const int layer = LayerIndexFromName(info->name);
+    for (int64_t h = 0; h < v.size(); ++h) {
+      sinkscope::v1::HeadSinkLogit* s = report.add_sink_logits();
+      s->set_layer(layer);
+      s->set_head(static_cast<int>(h));
+      s->set_value(model::LoadAsDouble(v.data, v.dtype, h));
+      s->set_tensor(info->name);
+    }
+  }
   SummaryBuilder total(options.summary);
   for (ScannedTensor& s : scanned) {
     if (absl::Status st = total.Merge(*s.summary); !st.ok()) return st;

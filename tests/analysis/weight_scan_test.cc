@@ -14,6 +14,7 @@
 
 #include "analysis/report_io.h"
 #include "analysis/report_merge.h"
+#include "analysis/report_text.h"
 #include "gtest/gtest.h"
 #include "model/atomic_file.h"
 #include "model/checkpoint.h"
@@ -293,6 +294,43 @@ TEST_F(ShardedCheckpointTest, SinkLogitsAreTabulatedPerLayerAndHead) {
   EXPECT_NE(table.find("4.250"), std::string::npos) << table;
   EXPECT_NE(table.find("-1.250"), std::string::npos) << table;
   EXPECT_EQ(FormatAttentionSinks({}), "");
+  // The report carries them per layer and head, exactly.
+  ASSERT_EQ(r->sink_logits_size(), 8);
+  for (int h = 0; h < 8; ++h) {
+    EXPECT_EQ(r->sink_logits(h).layer(), 1);
+    EXPECT_EQ(r->sink_logits(h).head(), h);
+    EXPECT_EQ(r->sink_logits(h).value(), sinks_[h]);
+    EXPECT_EQ(r->sink_logits(h).tensor(), "model.layers.1.self_attn.sinks");
+  }
+  sinkscope::v1::Report whole;
+  *whole.mutable_weight_report() = *r;
+  const std::string text = DescribeReport(whole);
+  EXPECT_NE(text.find("attention sink logits (8 heads)"), std::string::npos) << text;
+  // mean = 9.25 / 8
+  EXPECT_NE(text.find("layer   1:   -1.250    1.156    4.250 | 0.500 -1.250 2.000"),
+            std::string::npos)
+      << text;
+  // Shards (the sinks tensor lands in one of them) merge back to the same list.
+  std::vector<sinkscope::v1::Report> shards;
+  int with_sinks = 0;
+  for (int i = 0; i < 3; ++i) {
+    WeightScanOptions o;
+    o.shard_index = i;
+    o.shard_count = 3;
+    absl::StatusOr<sinkscope::v1::WeightReport> s = ScanWeights(**c, o);
+    ASSERT_TRUE(s.ok());
+    with_sinks += s->sink_logits_size() > 0;
+    shards.emplace_back();
+    *shards.back().mutable_weight_report() = *s;
+  }
+  EXPECT_EQ(with_sinks, 1);
+  absl::StatusOr<sinkscope::v1::Report> merged = MergeReports({shards[1], shards[2], shards[0]});
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  ASSERT_EQ(merged->weight_report().sink_logits_size(), 8);
+  for (int h = 0; h < 8; ++h) {
+    EXPECT_EQ(merged->weight_report().sink_logits(h).SerializeAsString(),
+              r->sink_logits(h).SerializeAsString());
+  }
   // The summary of the sink tensor holds its extremes.
   for (const auto& t : r->tensors()) {
     if (t.name() == "model.layers.1.self_attn.sinks") {
@@ -305,6 +343,7 @@ TEST_F(ShardedCheckpointTest, SinkLogitsAreTabulatedPerLayerAndHead) {
   absl::StatusOr<sinkscope::v1::WeightReport> f = ScanWeights(**c, o);
   ASSERT_TRUE(f.ok());
   EXPECT_TRUE(AttentionSinks(**c, *f).empty());
+  EXPECT_EQ(f->sink_logits_size(), 0);
 }
 
 // Large BF16 / F16 tensors take the fused one-pass path (histogram + row kernels): every number
