@@ -1,25 +1,105 @@
 #include "analysis/magnitude_sketch.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstring>
+#include <map>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
 
 namespace sinkscope::analysis {
+namespace {
+
+uint32_t FloatBits(float f) {
+  uint32_t b;
+  std::memcpy(&b, &f, sizeof(b));
+  return b;
+}
+
+float BitsToFloat(uint32_t b) {
+  float f;
+  std::memcpy(&f, &b, sizeof(f));
+  return f;
+}
+
+constexpr uint32_t kNonFiniteBits = 0x7f800000u;  // |x| bits at or above: Inf or NaN
+constexpr int kCellShift = 15;                    // cell = exponent and top 8 mantissa bits
+constexpr int32_t kSlowCell = INT32_MIN;
+
+}  // namespace
+
+// Per cell of 2^15 consecutive positive floats: the bucket of its lowest float and the bits of
+// the largest float still in that bucket (all ones when the whole cell is in it); kSlowCell when
+// the cell straddles several boundaries, lies below kMinIndexable or is not finite.
+struct MagnitudeSketch::FloatIndexTable {
+  struct Cell {
+    int32_t low;
+    uint32_t last_in_low;
+  };
+  std::vector<Cell> cells;
+  uint32_t zero_below_bits = 0;  // positive floats with fewer bits are < kMinIndexable
+};
+
+std::shared_ptr<const MagnitudeSketch::FloatIndexTable> MagnitudeSketch::TableFor(double alpha) {
+  static std::mutex mu;
+  static std::map<double, std::shared_ptr<const FloatIndexTable>>* cache =
+      new std::map<double, std::shared_ptr<const FloatIndexTable>>();
+  std::lock_guard<std::mutex> lock(mu);
+  std::shared_ptr<const FloatIndexTable>& slot = (*cache)[alpha];
+  if (slot != nullptr) return slot;
+  const MagnitudeSketch s(alpha);
+  auto t = std::make_shared<FloatIndexTable>();
+  float z = static_cast<float>(kMinIndexable);
+  if (static_cast<double>(z) < kMinIndexable) z = std::nextafter(z, 1.0f);
+  t->zero_below_bits = FloatBits(z);
+  t->cells.resize(size_t{1} << (32 - 1 - kCellShift));
+  for (size_t k = 0; k < t->cells.size(); ++k) {
+    const uint32_t lo_bits = static_cast<uint32_t>(k) << kCellShift;
+    const uint32_t hi_bits = lo_bits | ((1u << kCellShift) - 1);
+    FloatIndexTable::Cell& cell = t->cells[k];
+    cell = {kSlowCell, 0};
+    if (hi_bits >= kNonFiniteBits || lo_bits < t->zero_below_bits) continue;
+    const int il = s.BucketIndex(BitsToFloat(lo_bits));
+    const int ih = s.BucketIndex(BitsToFloat(hi_bits));
+    if (ih == il) {
+      cell = {il, 0xffffffffu};
+    } else if (ih == il + 1) {
+      const double b = s.BucketUpperBound(il);
+      float f = static_cast<float>(b);
+      if (static_cast<double>(f) > b) f = std::nextafter(f, 0.0f);
+      cell = {il, FloatBits(f)};
+    }
+  }
+  slot = std::move(t);
+  return slot;
+}
 
 MagnitudeSketch::MagnitudeSketch(double relative_accuracy)
     : alpha_(std::clamp(relative_accuracy, 1e-4, 0.5)),
       gamma_((1.0 + alpha_) / (1.0 - alpha_)),
       log_gamma_(std::log(gamma_)) {}
 
-int MagnitudeSketch::Index(double m) const {
-  // The same expression as AddBatch's, so both put a value in the same bucket.
-  const double inv_log_gamma = 1.0 / log_gamma_;
-  return static_cast<int>(std::ceil(std::log(m) * inv_log_gamma));
+double MagnitudeSketch::BucketUpperBound(int i) const { return std::pow(gamma_, i); }
+
+int MagnitudeSketch::BucketIndex(double m) const {
+  // log gives the bucket to within rounding; the boundaries decide.
+  int i = static_cast<int>(std::ceil(std::log(m) / log_gamma_));
+  while (m > BucketUpperBound(i)) ++i;
+  while (m <= BucketUpperBound(i - 1)) --i;
+  return i;
+}
+
+int MagnitudeSketch::FloatIndex(float m) const {
+  const uint32_t bits = FloatBits(m);
+  const FloatIndexTable::Cell c = table_->cells[bits >> kCellShift];
+  if (c.low == kSlowCell) return BucketIndex(m);
+  return c.low + (bits > c.last_in_low ? 1 : 0);
 }
 
 double MagnitudeSketch::Representative(int i) const {
-  return 2.0 * std::pow(gamma_, i) / (gamma_ + 1.0);
+  return 2.0 * BucketUpperBound(i) / (gamma_ + 1.0);
 }
 
 void MagnitudeSketch::Increment(int index, int64_t by) {
@@ -46,29 +126,52 @@ void MagnitudeSketch::Add(double x) {
     ++zero_;
     return;
   }
-  Increment(Index(m), 1);
+  Increment(BucketIndex(m), 1);
 }
 
 void MagnitudeSketch::AddBatch(const float* x, int64_t n) {
-  const double inv_log_gamma = 1.0 / log_gamma_;
+  if (table_ == nullptr) table_ = TableFor(alpha_);
+  const uint32_t zero_below = table_->zero_below_bits;
+  int64_t nonfinite = 0, zero = 0;
   for (int64_t i = 0; i < n; ++i) {
-    const double m = std::fabs(static_cast<double>(x[i]));
-    if (!std::isfinite(m)) {
-      ++nonfinite_;
+    const uint32_t bits = FloatBits(x[i]) & 0x7fffffffu;
+    if (bits >= kNonFiniteBits) {
+      ++nonfinite;
       continue;
     }
-    ++count_;
-    if (m < kMinIndexable) {
-      ++zero_;
+    if (bits < zero_below) {
+      ++zero;
       continue;
     }
-    const int index = static_cast<int>(std::ceil(std::log(m) * inv_log_gamma));  // as Index()
+    const int index = FloatIndex(BitsToFloat(bits));
     const int j = index - min_index_;
     if (!counts_.empty() && j >= 0 && j < static_cast<int>(counts_.size())) {
       ++counts_[j];  // the common case: inside the buckets seen so far
     } else {
       Increment(index, 1);
     }
+  }
+  nonfinite_ += nonfinite;
+  count_ += n - nonfinite;
+  zero_ += zero;
+}
+
+void MagnitudeSketch::AddCounts(const float* values, const uint64_t* counts, int64_t n) {
+  if (table_ == nullptr) table_ = TableFor(alpha_);
+  for (int64_t j = 0; j < n; ++j) {
+    const int64_t c = static_cast<int64_t>(counts[j]);
+    if (c == 0) continue;
+    const uint32_t bits = FloatBits(values[j]) & 0x7fffffffu;
+    if (bits >= kNonFiniteBits) {
+      nonfinite_ += c;
+      continue;
+    }
+    count_ += c;
+    if (bits < table_->zero_below_bits) {
+      zero_ += c;
+      continue;
+    }
+    Increment(FloatIndex(BitsToFloat(bits)), c);
   }
 }
 

@@ -49,6 +49,21 @@ absl::StatusOr<WeightReport> MergeWeights(const std::vector<const WeightReport*>
   std::stable_sort(tensors.begin(), tensors.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [unused, t] : tensors) *out.add_tensors() = *t;
+  // Sink logits follow their tensors' order: each shard's come in its own tensor order.
+  std::map<std::string, std::vector<const sinkscope::v1::HeadSinkLogit*>> sinks;
+  for (const WeightReport* w : in) {
+    for (const auto& s : w->sink_logits()) sinks[s.tensor()].push_back(&s);
+  }
+  for (const auto& [unused, t] : tensors) {
+    auto it = sinks.find(t->name());
+    if (it == sinks.end()) continue;
+    for (const sinkscope::v1::HeadSinkLogit* s : it->second) *out.add_sink_logits() = *s;
+    sinks.erase(it);
+  }
+  if (!sinks.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("sink logits of tensor '", sinks.begin()->first,
+                                                   "' without its tensor report"));
+  }
   if (static_cast<int64_t>(tensors.size()) != out.tensors_in_checkpoint()) {
     out.set_shard(absl::StrCat("partial: ", tensors.size(), " of ", out.tensors_in_checkpoint(),
                                " tensors"));

@@ -51,6 +51,28 @@ void DescribeWeights(const sinkscope::v1::WeightReport& w, int max_rows, std::st
   if (order.size() > static_cast<size_t>(max_rows)) {
     absl::StrAppend(out, "... ", order.size() - max_rows, " more\n");
   }
+  if (w.sink_logits_size() > 0) {
+    // One line per layer: its heads' sink logits S_h.
+    absl::StrAppend(out, "\nattention sink logits (", w.sink_logits_size(),
+                    " heads), per layer: min / mean / max, then h0, h1, ...\n");
+    for (int i = 0; i < w.sink_logits_size();) {
+      const int layer = w.sink_logits(i).layer();
+      const std::string& tensor = w.sink_logits(i).tensor();
+      int j = i;
+      double lo = w.sink_logits(i).value(), hi = lo, sum = 0.0;
+      std::string values;
+      for (; j < w.sink_logits_size() && w.sink_logits(j).tensor() == tensor; ++j) {
+        const double v = w.sink_logits(j).value();
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+        sum += v;
+        absl::StrAppendFormat(&values, " %.3f", v);
+      }
+      absl::StrAppendFormat(out, "  layer %3d: %8.3f %8.3f %8.3f |%s\n", layer, lo,
+                            sum / (j - i), hi, values);
+      i = j;
+    }
+  }
 }
 
 void DescribeActivations(const sinkscope::v1::ActivationReport& a, std::string* out) {

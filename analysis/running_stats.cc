@@ -42,6 +42,40 @@ void RunningStats::AddBatchImpl(const T* x, int64_t n) {
   }
 }
 
+void RunningStats::AddCounts(const float* values, const uint64_t* counts, int64_t n) {
+  double total = 0.0, sum = 0.0, lo = min_, hi = max_;
+  int64_t count = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    if (counts[j] == 0) continue;
+    const double c = static_cast<double>(counts[j]), v = values[j];
+    count += static_cast<int64_t>(counts[j]);
+    total += c;
+    sum += c * v;
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  if (count == 0) return;
+  double mean = sum / total;
+  double corr = 0.0;
+  for (int64_t j = 0; j < n; ++j) {
+    if (counts[j] != 0) corr += static_cast<double>(counts[j]) * (values[j] - mean);
+  }
+  mean += corr / total;
+  double m2 = 0.0, m3 = 0.0, m4 = 0.0;
+  for (int64_t j = 0; j < n; ++j) {
+    if (counts[j] == 0) continue;
+    const double c = static_cast<double>(counts[j]);
+    const double d = static_cast<double>(values[j]) - mean;
+    const double d2 = d * d;
+    m2 += c * d2;
+    m3 += c * d2 * d;
+    m4 += c * d2 * d2;
+  }
+  min_ = lo;
+  max_ = hi;
+  MergeMoments(count, mean, m2, m3, m4);
+}
+
 void RunningStats::MergeMoments(int64_t nb_count, double mean_b, double m2b, double m3b,
                                 double m4b) {
   if (nb_count == 0) return;

@@ -31,6 +31,9 @@ class RunningStats {
   // Adds n values; non-finite values must have been filtered by the caller.
   void AddBatch(const float* x, int64_t n);
   void AddBatch(const double* x, int64_t n);
+  // Adds values[j] counts[j] times (finite values; e.g. the distinct values of a bf16 tensor):
+  // one block reduced around its own mean in two passes over the distinct values, then merged.
+  void AddCounts(const float* values, const uint64_t* counts, int64_t n);
   void Merge(const RunningStats& other);
 
   int64_t count() const { return n_; }

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <queue>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "analysis/scan_kernels.h"
 
 namespace sinkscope::analysis {
 
@@ -37,6 +37,28 @@ void SummaryBuilder::Add(const float* x, int64_t n) {
 
 void SummaryBuilder::Add(const model::TypedTensorView& view) {
   model::ForEachFloatChunk(view, [&](const float* x, int64_t n, int64_t) { Add(x, n); });
+}
+
+void SummaryBuilder::AddCounts(const float* values, const uint64_t* counts, int64_t n) {
+  std::vector<float> finite_values;
+  std::vector<uint64_t> finite_counts;
+  int64_t llm = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    if (counts[j] == 0) continue;
+    if (!std::isfinite(values[j])) {
+      nonfinite_ += static_cast<int64_t>(counts[j]);
+      continue;
+    }
+    finite_values.push_back(values[j]);
+    finite_counts.push_back(counts[j]);
+    if (std::fabs(static_cast<double>(values[j])) >= options_.llm_int8_threshold) {
+      llm += static_cast<int64_t>(counts[j]);
+    }
+  }
+  llm_int8_count_ += llm;
+  stats_.AddCounts(finite_values.data(), finite_counts.data(),
+                   static_cast<int64_t>(finite_values.size()));
+  sketch_.AddCounts(values, counts, n);  // counts non-finite values apart, as this builder does
 }
 
 absl::Status SummaryBuilder::Merge(const SummaryBuilder& o) {
@@ -105,48 +127,60 @@ sinkscope::v1::Summary Summarize(const model::TypedTensorView& view, SummaryOpti
   return b.ToProto();
 }
 
-sinkscope::v1::OutlierProfile ProfileOutliers(const model::TypedTensorView& view, int top_k) {
-  sinkscope::v1::OutlierProfile p;
-  const int64_t cols = view.shape.empty() ? 1 : view.shape.back();
-  const int64_t total = view.size();
-  const int64_t rows = cols > 0 ? total / cols : 0;
-  if (rows == 0 || cols == 0) return p;
-  std::vector<double> ch_max(cols, 0.0), ch_sq(cols, 0.0), tok_max(rows, 0.0), tok_sq(rows, 0.0);
-  // Min-heap of the top_k |x| entries: (magnitude, flat index, value).
-  struct Entry {
-    double mag;
-    int64_t flat;
-    double value;
-    bool operator>(const Entry& o) const { return mag > o.mag || (mag == o.mag && flat < o.flat); }
-  };
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap;
-  model::ForEachFloatChunk(view, [&](const float* x, int64_t n, int64_t off) {
+OutlierProfiler::OutlierProfiler(int64_t rows, int64_t cols, int top_k)
+    : rows_(rows), cols_(cols), top_k_(std::max(top_k, 0)), ch_max_(cols, 0.0f),
+      tok_max_(rows, 0.0f), ch_sq_(cols, 0.0), tok_sq_(rows, 0.0) {}
+
+void OutlierProfiler::Add(int64_t row, int64_t col0, const float* x, int64_t n) {
+  const bool finite = internal::AllFinite(x, n);
+  float* ch_max = ch_max_.data() + col0;
+  double* ch_sq = ch_sq_.data() + col0;
+  float seg_max = 0.0f;
+  if (finite) {
+    tok_sq_[row] += internal::ProfileFinite(x, n, ch_max, ch_sq, &seg_max);
+  } else {
+    double sq = 0.0;
     for (int64_t i = 0; i < n; ++i) {
+      if (!std::isfinite(x[i])) continue;
+      const float m = std::fabs(x[i]);
       const double v = x[i];
-      if (!std::isfinite(v)) continue;
-      const int64_t flat = off + i;
-      const int64_t r = flat / cols, c = flat % cols;
-      const double m = std::fabs(v);
-      ch_max[c] = std::max(ch_max[c], m);
-      ch_sq[c] += v * v;
-      tok_max[r] = std::max(tok_max[r], m);
-      tok_sq[r] += v * v;
-      if (top_k <= 0) continue;
-      if (static_cast<int>(heap.size()) < top_k) {
-        heap.push({m, flat, v});
-      } else if (Entry{m, flat, v} > heap.top()) {
-        heap.pop();
-        heap.push({m, flat, v});
-      }
+      ch_max[i] = std::max(ch_max[i], m);
+      ch_sq[i] += v * v;
+      seg_max = std::max(seg_max, m);
+      sq += v * v;
     }
-  });
-  for (double v : ch_max) p.add_channel_abs_max(v);
-  for (double v : tok_max) p.add_token_abs_max(v);
-  const auto top_indices = [&](const std::vector<double>& mx, const std::vector<double>& sq,
+    tok_sq_[row] += sq;
+  }
+  tok_max_[row] = std::max(tok_max_[row], seg_max);
+  if (top_k_ == 0) return;
+  // Entries arrive in increasing flat index, so one of equal magnitude never displaces the top:
+  // a piece whose maximum is not above the heap's minimum changes nothing.
+  if (static_cast<int>(heap_.size()) == top_k_ && seg_max <= heap_.front().mag) return;
+  const auto greater = std::greater<Entry>();
+  for (int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(x[i])) continue;
+    const Entry e{std::fabs(static_cast<double>(x[i])), row * cols_ + col0 + i, x[i]};
+    if (static_cast<int>(heap_.size()) < top_k_) {
+      heap_.push_back(e);
+      std::push_heap(heap_.begin(), heap_.end(), greater);
+    } else if (e > heap_.front()) {
+      std::pop_heap(heap_.begin(), heap_.end(), greater);
+      heap_.back() = e;
+      std::push_heap(heap_.begin(), heap_.end(), greater);
+    }
+  }
+}
+
+sinkscope::v1::OutlierProfile OutlierProfiler::Finish() const {
+  sinkscope::v1::OutlierProfile p;
+  if (rows_ == 0 || cols_ == 0) return p;
+  for (float v : ch_max_) p.add_channel_abs_max(v);
+  for (float v : tok_max_) p.add_token_abs_max(v);
+  const auto top_indices = [&](const std::vector<float>& mx, const std::vector<double>& sq,
                                int64_t count_per, auto* out) {
     std::vector<int64_t> idx(mx.size());
     for (size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<int64_t>(i);
-    const size_t k = std::min(idx.size(), static_cast<size_t>(std::max(top_k, 0)));
+    const size_t k = std::min(idx.size(), static_cast<size_t>(top_k_));
     std::partial_sort(idx.begin(), idx.begin() + k, idx.end(), [&](int64_t a, int64_t b) {
       return mx[a] != mx[b] ? mx[a] > mx[b] : a < b;
     });
@@ -157,21 +191,35 @@ sinkscope::v1::OutlierProfile ProfileOutliers(const model::TypedTensorView& view
       e->set_rms(std::sqrt(sq[idx[i]] / static_cast<double>(count_per)));
     }
   };
-  top_indices(ch_max, ch_sq, rows, p.mutable_top_channels());
-  top_indices(tok_max, tok_sq, cols, p.mutable_top_tokens());
-  std::vector<Entry> entries;
-  while (!heap.empty()) {
-    entries.push_back(heap.top());
-    heap.pop();
-  }
-  std::reverse(entries.begin(), entries.end());
+  top_indices(ch_max_, ch_sq_, rows_, p.mutable_top_channels());
+  top_indices(tok_max_, tok_sq_, cols_, p.mutable_top_tokens());
+  std::vector<Entry> entries = heap_;
+  std::sort(entries.begin(), entries.end(), std::greater<Entry>());
   for (const Entry& e : entries) {
     sinkscope::v1::TensorEntry* t = p.add_top_entries();
-    t->set_token(e.flat / cols);
-    t->set_channel(e.flat % cols);
+    t->set_token(e.flat / cols_);
+    t->set_channel(e.flat % cols_);
     t->set_value(e.value);
   }
   return p;
+}
+
+sinkscope::v1::OutlierProfile ProfileOutliers(const model::TypedTensorView& view, int top_k) {
+  const int64_t cols = view.shape.empty() ? 1 : view.shape.back();
+  const int64_t total = view.size();
+  const int64_t rows = cols > 0 ? total / cols : 0;
+  if (rows == 0 || cols == 0) return sinkscope::v1::OutlierProfile();
+  OutlierProfiler profiler(rows, cols, top_k);
+  model::ForEachFloatChunk(view, [&](const float* x, int64_t n, int64_t off) {
+    // Split the chunk at row boundaries.
+    for (int64_t i = 0; i < n;) {
+      const int64_t row = (off + i) / cols, col = (off + i) % cols;
+      const int64_t len = std::min(n - i, cols - col);
+      profiler.Add(row, col, x + i, len);
+      i += len;
+    }
+  });
+  return profiler.Finish();
 }
 
 }  // namespace sinkscope::analysis

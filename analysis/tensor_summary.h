@@ -19,6 +19,7 @@
 #define SINKSCOPE_ANALYSIS_TENSOR_SUMMARY_H_
 
 #include <cstdint>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "analysis/magnitude_sketch.h"
@@ -40,6 +41,10 @@ class SummaryBuilder {
 
   void Add(const float* x, int64_t n);
   void Add(const model::TypedTensorView& view);
+  // Adds values[j] counts[j] times (any values: non-finite ones are counted apart), e.g. the
+  // histogram of a bf16 / fp16 tensor's 65536 bit patterns. Equals Add() of the expanded values
+  // up to the rounding of the moments (summed per distinct value, not in element order).
+  void AddCounts(const float* values, const uint64_t* counts, int64_t n);
   // Errors when the options differ.
   absl::Status Merge(const SummaryBuilder& other);
 
@@ -63,6 +68,29 @@ sinkscope::v1::Summary Summarize(const model::TypedTensorView& view, SummaryOpti
 // top_k channels and tokens by abs-max, and the top_k entries by |x| with their coordinates.
 // Rank-1 tensors are one token; higher ranks are [product of leading axes, last axis].
 sinkscope::v1::OutlierProfile ProfileOutliers(const model::TypedTensorView& view, int top_k = 10);
+
+// ProfileOutliers fed piece by piece (what it runs on; a fused scan feeds it rows it has already
+// converted). Pieces are parts of rows in row-major order; the result is the same for any split.
+class OutlierProfiler {
+ public:
+  OutlierProfiler(int64_t rows, int64_t cols, int top_k);
+  // Elements [col0, col0 + n) of row `row`, n <= cols - col0; non-finite values are skipped.
+  void Add(int64_t row, int64_t col0, const float* x, int64_t n);
+  sinkscope::v1::OutlierProfile Finish() const;
+
+ private:
+  struct Entry {
+    double mag;
+    int64_t flat;
+    double value;
+    bool operator>(const Entry& o) const { return mag > o.mag || (mag == o.mag && flat < o.flat); }
+  };
+  int64_t rows_, cols_;
+  int top_k_;
+  std::vector<float> ch_max_, tok_max_;  // |x| maxima (exact in float)
+  std::vector<double> ch_sq_, tok_sq_;
+  std::vector<Entry> heap_;  // min-heap (std::greater) of the top_k entries by |x|
+};
 
 }  // namespace sinkscope::analysis
 

@@ -1,8 +1,9 @@
 #include "analysis/weight_scan.h"
 
 #include <algorithm>
-#include <cmath>
 #include <atomic>
+#include <cmath>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "analysis/scan_kernels.h"
 #include "model/checkpoint.h"
 #include "quant/calibration.h"
 #include "quant/error_metrics.h"
@@ -135,6 +137,230 @@ struct ScannedTensor {
   std::unique_ptr<SummaryBuilder> summary;
 };
 
+sinkscope::v1::QuantError QuantErrorProto(const quant::ErrorAccumulator& acc,
+                                          const SchemeSpec& spec) {
+  quant::QuantScheme scheme =
+      spec.per_row ? quant::QuantScheme::PerChannel(0) : quant::QuantScheme{};
+  scheme.bits = spec.bits;
+  sinkscope::v1::QuantError out = quant::ToProto(
+      acc.Finish(), absl::StrCat("int", spec.bits, spec.per_row ? " per-channel" : " per-tensor"));
+  *out.mutable_scheme() = quant::ToProto(scheme);
+  out.set_path("oracle");
+  return out;
+}
+
+// Row conversion and histogram of the fused scan (the arithmetic kernels are in scan_kernels.h).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define SINKSCOPE_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SINKSCOPE_CLONES
+#endif
+
+// bf16 row -> float; true when it holds an Inf or NaN (exponent all ones).
+SINKSCOPE_CLONES bool ConvertBf16Row(const uint8_t* src, int64_t n, float* __restrict out) {
+  uint32_t special = 0;
+  for (int64_t c = 0; c < n; ++c) {
+    uint16_t h;
+    std::memcpy(&h, src + 2 * c, 2);
+    const uint32_t bits = static_cast<uint32_t>(h) << 16;
+    std::memcpy(&out[c], &bits, 4);
+    special |= (h & 0x7f80u) == 0x7f80u ? 1u : 0u;
+  }
+  return special != 0;
+}
+
+bool ConvertHalfRow(const uint8_t* src, int64_t n, const float* table, float* __restrict out) {
+  uint32_t special = 0;
+  for (int64_t c = 0; c < n; ++c) {
+    uint16_t h;
+    std::memcpy(&h, src + 2 * c, 2);
+    out[c] = table[h];
+    special |= (h & 0x7c00u) == 0x7c00u ? 1u : 0u;
+  }
+  return special != 0;
+}
+
+// Histogram of 16-bit patterns.
+void CountRow(const uint8_t* src, int64_t n, uint32_t* __restrict hist) {
+  for (int64_t c = 0; c < n; ++c) {
+    uint16_t h;
+    std::memcpy(&h, src + 2 * c, 2);
+    ++hist[h];
+  }
+}
+
+// The fused scan of a BF16 / F16 tensor of rank >= 2, one pass over its data, row by row:
+//   - a histogram of the 65536 bit patterns, from which the Summary (moments, sketch, counts)
+//     and the per-tensor quantization errors are computed exactly per distinct value
+//     (quantizing a value depends only on the value and the tensor's range);
+//   - the row, converted once into a buffer that stays in cache: its range, its outlier profile
+//     (OutlierProfiler) and its per-row quantization errors (the row is its own group).
+// Same definitions as SummaryBuilder::Add, ProfileOutliers and StreamingQuantError; only the
+// order of the double sums differs (rounding).
+class Fused16BitScan {
+ public:
+  static constexpr int64_t kMinElements = int64_t{1} << 16;  // below: the histogram costs more
+  static constexpr int64_t kMaxCols = int64_t{1} << 20;
+
+  static bool Applies(const model::TypedTensorView& v) {
+    if (v.dtype != model::DType::kBF16 && v.dtype != model::DType::kF16) return false;
+    if (v.shape.size() < 2 || v.shape.back() <= 0 || v.shape.back() > kMaxCols) return false;
+    const int64_t n = v.size();
+    return n >= kMinElements && n < (int64_t{1} << 32);  // uint32 histogram counts
+  }
+
+  Fused16BitScan(const model::TypedTensorView& view, const WeightScanOptions& options)
+      : view_(view),
+        options_(options),
+        cols_(view.shape.back()),
+        rows_(view.size() / cols_),
+        profiler_(rows_, cols_, options.top_k) {
+    bf16_ = view.dtype == model::DType::kBF16;
+    values_ = bf16_ ? Bf16Values() : HalfValues();
+    if (options.quant_errors) {
+      for (WeightQuantScheme s : options.schemes) specs_.push_back(SpecOf(s));
+    }
+    errors_.resize(specs_.size());
+  }
+
+  void Run(ScannedTensor* out) {
+    std::vector<uint32_t> hist(1 << 16, 0);
+    std::vector<float> row(cols_), finite(cols_);
+    const uint8_t* data = view_.data;
+    for (int64_t r = 0; r < rows_; ++r) {
+      const uint8_t* src = data + r * cols_ * 2;
+      const bool special = bf16_ ? ConvertBf16Row(src, cols_, row.data())
+                                 : ConvertHalfRow(src, cols_, values_, row.data());
+      CountRow(src, cols_, hist.data());
+      profiler_.Add(r, 0, row.data(), cols_);
+      if (!HasPerRowScheme()) continue;
+      const float* x = row.data();
+      int64_t n = cols_;
+      if (special) {  // Inf or NaN in the row: quantize its finite values only
+        n = 0;
+        for (int64_t c = 0; c < cols_; ++c) {
+          if (std::isfinite(row[c])) finite[n++] = row[c];
+        }
+        x = finite.data();
+      }
+      if (n == 0) continue;
+      float lo = x[0], hi = x[0];
+      internal::RowRange(x, n, &lo, &hi);
+      for (size_t k = 0; k < specs_.size(); ++k) {
+        if (specs_[k].per_row) AddQuantError(x, n, lo, hi, specs_[k], &errors_[k]);
+      }
+    }
+    // Everything per distinct value.
+    std::vector<uint64_t> counts(hist.begin(), hist.end());
+    out->summary = std::make_unique<SummaryBuilder>(options_.summary);
+    out->summary->AddCounts(values_, counts.data(), static_cast<int64_t>(counts.size()));
+    std::vector<float> distinct;
+    std::vector<uint64_t> distinct_counts;
+    for (size_t h = 0; h < counts.size(); ++h) {
+      if (counts[h] != 0 && std::isfinite(values_[h])) {
+        distinct.push_back(values_[h]);
+        distinct_counts.push_back(counts[h]);
+      }
+    }
+    float lo = 0.0f, hi = 0.0f;
+    if (!distinct.empty()) {
+      lo = hi = distinct[0];
+      for (float v : distinct) {
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+      }
+    }
+    for (size_t k = 0; k < specs_.size(); ++k) {
+      if (!specs_[k].per_row) {
+        AddQuantErrorCounts(distinct, distinct_counts, lo, hi, specs_[k], &errors_[k]);
+      }
+    }
+    sinkscope::v1::TensorReport* t = &out->report;
+    *t->mutable_summary() = out->summary->ToProto();
+    *t->mutable_outliers() = profiler_.Finish();
+    for (size_t k = 0; k < specs_.size(); ++k) {
+      *t->add_quant_errors() = QuantErrorProto(errors_[k], specs_[k]);
+    }
+  }
+
+ private:
+  bool HasPerRowScheme() const {
+    for (const SchemeSpec& s : specs_) {
+      if (s.per_row) return true;
+    }
+    return false;
+  }
+
+  static const float* Bf16Values() {
+    static const std::vector<float>* table = [] {
+      auto* t = new std::vector<float>(1 << 16);
+      for (uint32_t h = 0; h < (1u << 16); ++h) (*t)[h] = model::Bf16ToFloat(static_cast<uint16_t>(h));
+      return t;
+    }();
+    return table->data();
+  }
+  static const float* HalfValues() {
+    static const std::vector<float>* table = [] {
+      auto* t = new std::vector<float>(1 << 16);
+      for (uint32_t h = 0; h < (1u << 16); ++h) (*t)[h] = model::HalfToFloat(static_cast<uint16_t>(h));
+      return t;
+    }();
+    return table->data();
+  }
+
+  static quant::QuantScheme SchemeOf(const SchemeSpec& spec) {
+    quant::QuantScheme scheme =
+        spec.per_row ? quant::QuantScheme::PerChannel(0) : quant::QuantScheme{};
+    scheme.bits = spec.bits;
+    return scheme;
+  }
+
+  // One group (a row) of n finite values with range [lo, hi]: quantize, dequantize, sum the
+  // error terms as quant::ErrorAccumulator does (in lanes).
+  static void AddQuantError(const float* x, int64_t n, float lo, float hi, const SchemeSpec& spec,
+                            quant::ErrorAccumulator* acc) {
+    const quant::QuantScheme scheme = SchemeOf(spec);
+    const quant::ScaleAndZeroPoint p = quant::CalibrateMinMax(lo, hi, scheme);
+    const int32_t qmin = scheme.qmin(), qmax = scheme.qmax();
+    const internal::ErrorSums e = internal::GroupErrorSums(x, n, p, qmin, qmax);
+    acc->AddSums(n, e.ref_sq, e.approx_sq, e.dot, e.err_sq, e.max_abs);
+  }
+
+  // The whole tensor as one group, from its distinct finite values and their counts.
+  static void AddQuantErrorCounts(const std::vector<float>& values,
+                                  const std::vector<uint64_t>& counts, float lo, float hi,
+                                  const SchemeSpec& spec, quant::ErrorAccumulator* acc) {
+    const quant::QuantScheme scheme = SchemeOf(spec);
+    const quant::ScaleAndZeroPoint p = quant::CalibrateMinMax(lo, hi, scheme);
+    const int32_t qmin = scheme.qmin(), qmax = scheme.qmax();
+    double ref_sq = 0.0, approx_sq = 0.0, dot = 0.0, err_sq = 0.0, max_abs = 0.0;
+    int64_t n = 0;
+    for (size_t j = 0; j < values.size(); ++j) {
+      const double c = static_cast<double>(counts[j]);
+      const double r = values[j];
+      const double a = quant::DequantizeValue(quant::QuantizeValue(values[j], p, qmin, qmax), p);
+      const double d = r - a;
+      n += static_cast<int64_t>(counts[j]);
+      ref_sq += c * (r * r);
+      approx_sq += c * (a * a);
+      dot += c * (r * a);
+      err_sq += c * (d * d);
+      max_abs = std::max(max_abs, std::fabs(d));
+    }
+    acc->AddSums(n, ref_sq, approx_sq, dot, err_sq, max_abs);
+  }
+
+  const model::TypedTensorView& view_;
+  const WeightScanOptions& options_;
+  const int64_t cols_, rows_;
+  OutlierProfiler profiler_;
+  bool bf16_ = true;
+  const float* values_ = nullptr;
+  std::vector<SchemeSpec> specs_;
+  std::vector<quant::ErrorAccumulator> errors_;
+};
+
 void ScanTensor(const model::Checkpoint& checkpoint, const model::TensorInfo& info,
                 const WeightScanOptions& options, ScannedTensor* out) {
   const model::TypedTensorView view = checkpoint.View(info);
@@ -143,6 +369,10 @@ void ScanTensor(const model::Checkpoint& checkpoint, const model::TensorInfo& in
   for (int64_t d : info.shape) t->add_shape(d);
   t->set_dtype(model::DTypeName(info.dtype));
   t->set_layer(LayerIndexFromName(info.name));
+  if (Fused16BitScan::Applies(view)) {
+    Fused16BitScan(view, options).Run(out);
+    return;
+  }
   out->summary = std::make_unique<SummaryBuilder>(options.summary);
   out->summary->Add(view);
   *t->mutable_summary() = out->summary->ToProto();
@@ -247,6 +477,18 @@ absl::StatusOr<sinkscope::v1::WeightReport> ScanWeights(const model::Checkpoint&
     for (std::thread& t : pool) t.join();
   }
 
+  for (const model::TensorInfo* info : mine) {
+    if (!IsAttentionSinkTensor(info->name, info->shape)) continue;
+    const model::TypedTensorView v = checkpoint.View(*info);
+    const int layer = LayerIndexFromName(info->name);
+    for (int64_t h = 0; h < v.size(); ++h) {
+      sinkscope::v1::HeadSinkLogit* s = report.add_sink_logits();
+      s->set_layer(layer);
+      s->set_head(static_cast<int>(h));
+      s->set_value(model::LoadAsDouble(v.data, v.dtype, h));
+      s->set_tensor(info->name);
+    }
+  }
   SummaryBuilder total(options.summary);
   for (ScannedTensor& s : scanned) {
     if (absl::Status st = total.Merge(*s.summary); !st.ok()) return st;

@@ -12,7 +12,8 @@
 // `tensors_in_checkpoint` counts the tensors passing the filter (all of them without one).
 //
 // GPT-OSS sink logits (tensors named "...self_attn.sinks", shape [num_heads]) are scanned like
-// any tensor; AttentionSinks() reads their per-head values for the text table.
+// any tensor, and their per-head values go into WeightReport.sink_logits (layer, head, value);
+// AttentionSinks() reads them for the text table.
 //
 // Example:
 //   WeightScanOptions o;

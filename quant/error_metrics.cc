@@ -40,6 +40,20 @@ void ErrorAccumulator::Add(const float* reference, const float* approx, int64_t 
   max_abs_ = nan ? std::numeric_limits<double>::quiet_NaN() : max_abs;
 }
 
+void ErrorAccumulator::AddSums(int64_t count, double ref_sq, double approx_sq, double dot,
+                               double err_sq, double max_abs) {
+  count_ += count;
+  ref_sq_ += ref_sq;
+  approx_sq_ += approx_sq;
+  dot_ += dot;
+  err_sq_ += err_sq;
+  if (std::isnan(max_abs) || std::isnan(max_abs_)) {
+    max_abs_ = std::numeric_limits<double>::quiet_NaN();
+  } else {
+    max_abs_ = std::max(max_abs_, max_abs);
+  }
+}
+
 ErrorMetrics ErrorAccumulator::Finish() const {
   ErrorMetrics e;
   e.count = count_;

@@ -40,6 +40,10 @@ class ErrorAccumulator {
  public:
   void Add(double reference, double approx);
   void Add(const float* reference, const float* approx, int64_t n);
+  // Adds the sums of a piece computed elsewhere (e.g. a vectorised or histogram loop): its count,
+  // sum ref^2, sum approx^2, sum ref * approx, sum (ref - approx)^2 and max |ref - approx|.
+  void AddSums(int64_t count, double ref_sq, double approx_sq, double dot, double err_sq,
+               double max_abs);
   ErrorMetrics Finish() const;
 
  private:

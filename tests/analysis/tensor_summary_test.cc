@@ -63,6 +63,83 @@ TEST(MagnitudeSketchTest, MergeIsExactAndZerosAndNonFiniteAreCounted) {
   EXPECT_FALSE(other.Merge(whole).ok());
 }
 
+// Bucket placement is exact against the boundaries B(i) = gamma^i: the float table, the double
+// path and AddCounts agree, including on the floats adjacent to a boundary.
+TEST(MagnitudeSketchTest, BucketsAreExactAgainstTheBoundaries) {
+  for (double alpha : {0.005, 0.01, 0.05, 0.001}) {
+    SCOPED_TRACE(alpha);
+    const double gamma = (1 + alpha) / (1 - alpha);
+    MagnitudeSketch ref(alpha);
+    const auto bucket_of_float = [&](float v) {
+      MagnitudeSketch s(alpha);
+      s.AddBatch(&v, 1);
+      return s.ToProto().min_index();
+    };
+    std::vector<float> values;
+    std::mt19937 rng(9);
+    std::uniform_real_distribution<double> exponent(-60.0, 60.0);
+    for (int k = 0; k < 3000; ++k) values.push_back(static_cast<float>(std::exp(exponent(rng))));
+    for (int i = -6000; i <= 6000; i += 37) {
+      const double b = std::pow(gamma, i);
+      const float f = static_cast<float>(b);
+      for (float v : {std::nextafter(f, 0.0f), f, std::nextafter(f, INFINITY)}) {
+        if (v >= 1e-30f && std::isfinite(v)) values.push_back(v);
+      }
+    }
+    for (float v : values) {
+      const int i = bucket_of_float(v);
+      // Oracle: the definition, with boundaries computed here.
+      ASSERT_GT(static_cast<double>(v), std::pow(gamma, i - 1)) << v;
+      ASSERT_LE(static_cast<double>(v), std::pow(gamma, i)) << v;
+      MagnitudeSketch d(alpha);
+      d.Add(-static_cast<double>(v));
+      ASSERT_EQ(d.ToProto().min_index(), i) << v;
+    }
+    // AddCounts equals AddBatch of the expanded values.
+    std::vector<uint64_t> counts(values.size());
+    std::vector<float> expanded;
+    for (size_t j = 0; j < values.size(); ++j) {
+      counts[j] = j % 4;
+      for (uint64_t c = 0; c < counts[j]; ++c) expanded.push_back(j % 2 ? -values[j] : values[j]);
+    }
+    std::vector<float> signed_values = values;
+    for (size_t j = 0; j < values.size(); ++j) signed_values[j] = j % 2 ? -values[j] : values[j];
+    MagnitudeSketch a(alpha), b(alpha);
+    a.AddBatch(expanded.data(), expanded.size());
+    b.AddCounts(signed_values.data(), counts.data(), counts.size());
+    EXPECT_EQ(a.ToProto().SerializeAsString(), b.ToProto().SerializeAsString());
+  }
+}
+
+// The histogram form of the Summary (the weight scan's bf16 path) against the element form.
+TEST(SummaryTest, AddCountsMatchesTheExpandedValues) {
+  std::vector<float> values = HeavyTailed(3000, 12);
+  values[5] = NAN;
+  values[6] = -INFINITY;
+  values[7] = 0.0f;
+  values[8] = 9.0f;
+  std::vector<uint64_t> counts(values.size());
+  std::vector<float> expanded;
+  for (size_t j = 0; j < values.size(); ++j) {
+    counts[j] = (j * 7) % 5;
+    for (uint64_t c = 0; c < counts[j]; ++c) expanded.push_back(values[j]);
+  }
+  SummaryBuilder a, b;
+  a.Add(expanded.data(), expanded.size());
+  b.AddCounts(values.data(), counts.data(), counts.size());
+  const sinkscope::v1::Summary sa = a.ToProto(), sb = b.ToProto();
+  EXPECT_EQ(sb.count(), sa.count());
+  EXPECT_EQ(sb.nonfinite_count(), sa.nonfinite_count());
+  EXPECT_EQ(sb.llm_int8_count(), sa.llm_int8_count());
+  EXPECT_EQ(sb.abs_max(), sa.abs_max());
+  EXPECT_EQ(sb.min(), sa.min());
+  EXPECT_EQ(sb.sketch().SerializeAsString(), sa.sketch().SerializeAsString());
+  EXPECT_NEAR(sb.mean(), sa.mean(), 1e-13);
+  EXPECT_NEAR(sb.std(), sa.std(), 1e-12 * sa.std());
+  EXPECT_NEAR(sb.skewness(), sa.skewness(), 1e-10 * std::fabs(sa.skewness()) + 1e-12);
+  EXPECT_NEAR(sb.kurtosis(), sa.kurtosis(), 1e-10 * sa.kurtosis());
+}
+
 TEST(SummaryTest, Float16AndBfloat16MatchTheirFloatValues) {
   const std::vector<float> f = HeavyTailed(20000, 3);
   std::vector<uint16_t> bf(f.size()), hf(f.size());

@@ -4,18 +4,23 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <random>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "analysis/report_io.h"
 #include "analysis/report_merge.h"
+#include "analysis/report_text.h"
 #include "gtest/gtest.h"
 #include "model/atomic_file.h"
 #include "model/checkpoint.h"
 #include "model/safetensors.h"
 #include "quant/error_metrics.h"
+#include "quant/calibration.h"
 #include "quant/quantize.h"
 #include "tests/analysis/fixture_checkpoint.h"
 
@@ -289,6 +294,43 @@ TEST_F(ShardedCheckpointTest, SinkLogitsAreTabulatedPerLayerAndHead) {
   EXPECT_NE(table.find("4.250"), std::string::npos) << table;
   EXPECT_NE(table.find("-1.250"), std::string::npos) << table;
   EXPECT_EQ(FormatAttentionSinks({}), "");
+  // The report carries them per layer and head, exactly.
+  ASSERT_EQ(r->sink_logits_size(), 8);
+  for (int h = 0; h < 8; ++h) {
+    EXPECT_EQ(r->sink_logits(h).layer(), 1);
+    EXPECT_EQ(r->sink_logits(h).head(), h);
+    EXPECT_EQ(r->sink_logits(h).value(), sinks_[h]);
+    EXPECT_EQ(r->sink_logits(h).tensor(), "model.layers.1.self_attn.sinks");
+  }
+  sinkscope::v1::Report whole;
+  *whole.mutable_weight_report() = *r;
+  const std::string text = DescribeReport(whole);
+  EXPECT_NE(text.find("attention sink logits (8 heads)"), std::string::npos) << text;
+  // mean = 9.25 / 8
+  EXPECT_NE(text.find("layer   1:   -1.250    1.156    4.250 | 0.500 -1.250 2.000"),
+            std::string::npos)
+      << text;
+  // Shards (the sinks tensor lands in one of them) merge back to the same list.
+  std::vector<sinkscope::v1::Report> shards;
+  int with_sinks = 0;
+  for (int i = 0; i < 3; ++i) {
+    WeightScanOptions o;
+    o.shard_index = i;
+    o.shard_count = 3;
+    absl::StatusOr<sinkscope::v1::WeightReport> s = ScanWeights(**c, o);
+    ASSERT_TRUE(s.ok());
+    with_sinks += s->sink_logits_size() > 0;
+    shards.emplace_back();
+    *shards.back().mutable_weight_report() = *s;
+  }
+  EXPECT_EQ(with_sinks, 1);
+  absl::StatusOr<sinkscope::v1::Report> merged = MergeReports({shards[1], shards[2], shards[0]});
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  ASSERT_EQ(merged->weight_report().sink_logits_size(), 8);
+  for (int h = 0; h < 8; ++h) {
+    EXPECT_EQ(merged->weight_report().sink_logits(h).SerializeAsString(),
+              r->sink_logits(h).SerializeAsString());
+  }
   // The summary of the sink tensor holds its extremes.
   for (const auto& t : r->tensors()) {
     if (t.name() == "model.layers.1.self_attn.sinks") {
@@ -301,6 +343,153 @@ TEST_F(ShardedCheckpointTest, SinkLogitsAreTabulatedPerLayerAndHead) {
   absl::StatusOr<sinkscope::v1::WeightReport> f = ScanWeights(**c, o);
   ASSERT_TRUE(f.ok());
   EXPECT_TRUE(AttentionSinks(**c, *f).empty());
+  EXPECT_EQ(f->sink_logits_size(), 0);
+}
+
+// Large BF16 / F16 tensors take the fused one-pass path (histogram + row kernels): every number
+// against naive loops over the widened values, Inf / NaN rows included, and the same values in
+// F32 (the element-wise path) give the same exact statistics.
+TEST(FusedScanTest, LargeHalfTensorsMatchNaiveLoops) {
+  const int64_t rows = 48, cols = 2056;  // 98688 elements; cols not a multiple of 8
+  std::mt19937 rng(21);
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  std::vector<float> v(rows * cols);
+  for (float& x : v) x = normal(rng);
+  for (int64_t r = 0; r < rows; ++r) v[r * cols + 33] *= 50.0f;  // outlier channel
+  v[7 * cols + 1000] = 9.5f;                                     // top entry, llm.int8 count
+  for (const model::DType dt : {model::DType::kBF16, model::DType::kF16}) {
+    SCOPED_TRACE(model::DTypeName(dt));
+    std::vector<float> w = v;
+    w[3 * cols + 5] = NAN;        // a row with a NaN
+    w[11 * cols + 2055] = -INFINITY;
+    const std::string path = Tmp(std::string("fused_") + model::DTypeName(dt) + ".safetensors");
+    const std::string f32_path = Tmp(std::string("fused_f32_") + model::DTypeName(dt) + ".safetensors");
+    // The values as stored (rounded to the dtype), widened: the oracle's input.
+    std::vector<float> x(w.size());
+    const std::string bytes = testing::FloatBytes(w, dt);
+    for (size_t i = 0; i < w.size(); ++i) {
+      uint16_t h;
+      std::memcpy(&h, bytes.data() + 2 * i, 2);
+      x[i] = dt == model::DType::kBF16 ? model::Bf16ToFloat(h) : model::HalfToFloat(h);
+    }
+    ASSERT_TRUE(model::WriteSafetensors(path, {{"model.layers.2.mlp.up_proj.weight", dt,
+                                                {rows, cols}, bytes}}).ok());
+    ASSERT_TRUE(model::WriteSafetensors(f32_path, {{"model.layers.2.mlp.up_proj.weight",
+                                                    model::DType::kF32, {rows, cols},
+                                                    testing::FloatBytes(x, model::DType::kF32)}})
+                    .ok());
+    WeightScanOptions o;
+    ASSERT_TRUE(ParseWeightQuantSchemes("tensor,channel,tensor4,channel4", &o.schemes).ok());
+    o.top_k = 3;
+    absl::StatusOr<sinkscope::v1::WeightReport> r = ScanWeights(path, o);
+    absl::StatusOr<sinkscope::v1::WeightReport> r32 = ScanWeights(f32_path, o);
+    ASSERT_TRUE(r.ok() && r32.ok());
+    const sinkscope::v1::TensorReport& t = r->tensors(0);
+    const sinkscope::v1::TensorReport& t32 = r32->tensors(0);
+
+    // Summary: naive loops in long double.
+    int64_t finite = 0, nonfinite = 0, llm = 0;
+    long double sum = 0, lo = INFINITY, hi = -INFINITY;
+    std::vector<double> mags;
+    for (float e : x) {
+      if (!std::isfinite(e)) {
+        ++nonfinite;
+        continue;
+      }
+      ++finite;
+      sum += e;
+      lo = std::min<long double>(lo, e);
+      hi = std::max<long double>(hi, e);
+      llm += std::fabs(e) >= 6.0f;
+      mags.push_back(std::fabs(e));
+    }
+    const long double mean = sum / finite;
+    long double m2 = 0, m4 = 0;
+    for (float e : x) {
+      if (!std::isfinite(e)) continue;
+      const long double d = e - mean;
+      m2 += d * d;
+      m4 += d * d * d * d;
+    }
+    EXPECT_EQ(t.summary().count(), finite);
+    EXPECT_EQ(t.summary().nonfinite_count(), nonfinite);
+    EXPECT_EQ(t.summary().llm_int8_count(), llm);
+    EXPECT_EQ(t.summary().min(), static_cast<double>(lo));
+    EXPECT_EQ(t.summary().max(), static_cast<double>(hi));
+    EXPECT_NEAR(t.summary().mean(), static_cast<double>(mean), 1e-15);
+    EXPECT_NEAR(t.summary().std(), std::sqrt(static_cast<double>(m2 / finite)), 1e-13);
+    EXPECT_NEAR(t.summary().kurtosis(), static_cast<double>(finite * m4 / (m2 * m2)), 1e-9);
+    std::sort(mags.begin(), mags.end());
+    const double median = mags[(mags.size() - 1) / 2];
+    EXPECT_NEAR(t.summary().median_abs(), median, 0.005 * median * 1.0001);
+    // The element-wise path over the same values: the same sketch and exact counts.
+    EXPECT_EQ(t.summary().sketch().SerializeAsString(), t32.summary().sketch().SerializeAsString());
+    EXPECT_EQ(t.summary().count_above_k_sigma(), t32.summary().count_above_k_sigma());
+    EXPECT_NEAR(t.summary().kurtosis(), t32.summary().kurtosis(), 1e-12 * t32.summary().kurtosis());
+
+    // Outlier profile.
+    const auto& p = t.outliers();
+    ASSERT_EQ(p.channel_abs_max_size(), cols);
+    for (int64_t c = 0; c < cols; ++c) {
+      double m = 0;
+      for (int64_t rr = 0; rr < rows; ++rr) {
+        const float e = x[rr * cols + c];
+        if (std::isfinite(e)) m = std::max(m, std::fabs(static_cast<double>(e)));
+      }
+      ASSERT_EQ(p.channel_abs_max(c), m) << c;
+    }
+    EXPECT_EQ(p.top_channels(0).index(), 1000);
+    EXPECT_EQ(p.top_channels(1).index(), 33);
+    long double sq = 0;
+    for (int64_t rr = 0; rr < rows; ++rr) sq += (long double)x[rr * cols + 33] * x[rr * cols + 33];
+    EXPECT_NEAR(p.top_channels(1).rms(), std::sqrt(static_cast<double>(sq / rows)), 1e-12);
+    ASSERT_EQ(p.top_entries_size(), 3);
+    EXPECT_EQ(p.top_entries(0).token(), 7);
+    EXPECT_EQ(p.top_entries(0).channel(), 1000);
+    EXPECT_EQ(p.top_entries(0).value(), x[7 * cols + 1000]);
+    for (int k = 0; k < 3; ++k) {
+      EXPECT_EQ(p.top_entries(k).SerializeAsString(), t32.outliers().top_entries(k).SerializeAsString());
+      EXPECT_EQ(p.top_tokens(k).index(), t32.outliers().top_tokens(k).index());
+    }
+
+    // Quantization errors: naive loops (quantize each finite value with the group's min-max
+    // parameters), long double sums.
+    ASSERT_EQ(t.quant_errors_size(), 4);
+    const int bits_of[4] = {8, 8, 4, 4};
+    const bool per_row_of[4] = {false, true, false, true};
+    for (int k = 0; k < 4; ++k) {
+      SCOPED_TRACE(t.quant_errors(k).name());
+      quant::QuantScheme scheme = per_row_of[k] ? quant::QuantScheme::PerChannel(0) : quant::QuantScheme{};
+      scheme.bits = bits_of[k];
+      long double ref_sq = 0, err_sq = 0;
+      double max_abs = 0;
+      const int64_t groups = per_row_of[k] ? rows : 1, per = per_row_of[k] ? cols : rows * cols;
+      for (int64_t g = 0; g < groups; ++g) {
+        float glo = 0, ghi = 0;
+        bool seen = false;
+        for (int64_t i = g * per; i < (g + 1) * per; ++i) {
+          if (!std::isfinite(x[i])) continue;
+          glo = seen ? std::min(glo, x[i]) : x[i];
+          ghi = seen ? std::max(ghi, x[i]) : x[i];
+          seen = true;
+        }
+        const quant::ScaleAndZeroPoint sp = quant::CalibrateMinMax(glo, ghi, scheme);
+        for (int64_t i = g * per; i < (g + 1) * per; ++i) {
+          if (!std::isfinite(x[i])) continue;
+          const float a = quant::DequantizeValue(
+              quant::QuantizeValue(x[i], sp, scheme.qmin(), scheme.qmax()), sp);
+          const long double d = (long double)x[i] - a;
+          ref_sq += (long double)x[i] * x[i];
+          err_sq += d * d;
+          max_abs = std::max(max_abs, std::fabs(static_cast<double>(d)));
+        }
+      }
+      EXPECT_NEAR(t.quant_errors(k).sqnr_db(), static_cast<double>(10 * std::log10(ref_sq / err_sq)), 1e-9);
+      EXPECT_EQ(t.quant_errors(k).max_abs_error(), max_abs);
+      EXPECT_NEAR(t.quant_errors(k).sqnr_db(), t32.quant_errors(k).sqnr_db(), 1e-9);
+      EXPECT_EQ(t.quant_errors(k).name(), t32.quant_errors(k).name());
+    }
+  }
 }
 
 TEST(GlobTest, MatchesWholeNames) {

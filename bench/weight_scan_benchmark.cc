@@ -1,0 +1,356 @@
+// weight_scan_benchmark: issue 6's throughput and memory targets, as ratios against baselines
+// measured in the same process.
+//
+//   weight_scan: generates a llama-like BF16 checkpoint (TinyLlama shapes: d = 2048, ffn = 5632,
+//     GQA 32/4 heads, vocab 32000, as many layers as fit the size; N(0, 0.02) values with a few
+//     outlier input channels x40) into a temp dir once, then times ScanWeights with 1 and 2
+//     threads against a memory-bound floor: a pass that reads every BF16 value of the mapped
+//     file and sums them (1 and 2 threads). Prints GB/s and scan / floor ratios.
+//     Target: >= 1 GB/s per thread.
+//   activation_rss (--mode=rss): generates a llama checkpoint of a few wide layers (d = 4096,
+//     ffn = 14336, 32/8 heads), runs OpenModel + ScanActivations on 16 tokens in a forked
+//     child and reports the child's peak RSS (ru_maxrss) against the mapped size and the target
+//     mapped size + two layers in fp32 + activations.
+// Size: --size_mb=N (or SINKSCOPE_BENCH_SIZE_MB), default 2000; the temp dir is deleted at exit.
+//
+// Usage: weight_scan_benchmark [--mode=scan|rss|all] [--size_mb=200] [benchmark flags]
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "analysis/activation_scan.h"
+#include "analysis/weight_scan.h"
+#include "bench/median_reporter.h"
+#include "benchmark/benchmark.h"
+#include "model/checkpoint.h"
+#include "model/dtype.h"
+
+namespace sinkscope::bench {
+namespace {
+
+struct LlamaShape {
+  int64_t d = 2048, ffn = 5632, heads = 32, kv_heads = 4, head_dim = 64, vocab = 32000;
+  int layers = 1;
+  int64_t LayerParams() const {
+    return 2 * d * heads * head_dim + 2 * d * kv_heads * head_dim + 3 * d * ffn + 2 * d;
+  }
+  int64_t Params() const { return layers * LayerParams() + 2 * vocab * d + d; }
+};
+
+// Streams a BF16 llama checkpoint (model.safetensors + config.json) into `dir`: values from a
+// table of N(0, 0.02) draws picked by a xorshift generator; every 2-D weight gets outlier input
+// channels (columns 17 and d/3) scaled by 40, like the LLM.int8 outlier features.
+bool WriteLlama(const std::string& dir, const LlamaShape& s) {
+  struct T {
+    std::string name;
+    std::vector<int64_t> shape;
+  };
+  std::vector<T> ts;
+  ts.push_back({"model.embed_tokens.weight", {s.vocab, s.d}});
+  for (int l = 0; l < s.layers; ++l) {
+    const std::string p = absl::StrCat("model.layers.", l, ".");
+    ts.push_back({p + "input_layernorm.weight", {s.d}});
+    ts.push_back({p + "self_attn.q_proj.weight", {s.heads * s.head_dim, s.d}});
+    ts.push_back({p + "self_attn.k_proj.weight", {s.kv_heads * s.head_dim, s.d}});
+    ts.push_back({p + "self_attn.v_proj.weight", {s.kv_heads * s.head_dim, s.d}});
+    ts.push_back({p + "self_attn.o_proj.weight", {s.d, s.heads * s.head_dim}});
+    ts.push_back({p + "post_attention_layernorm.weight", {s.d}});
+    ts.push_back({p + "mlp.gate_proj.weight", {s.ffn, s.d}});
+    ts.push_back({p + "mlp.up_proj.weight", {s.ffn, s.d}});
+    ts.push_back({p + "mlp.down_proj.weight", {s.d, s.ffn}});
+  }
+  ts.push_back({"model.norm.weight", {s.d}});
+  ts.push_back({"lm_head.weight", {s.vocab, s.d}});
+  std::string header = "{";
+  uint64_t offset = 0;
+  for (const T& t : ts) {
+    int64_t n = 1;
+    for (int64_t x : t.shape) n *= x;
+    std::string shape;
+    for (int64_t x : t.shape) absl::StrAppend(&shape, shape.empty() ? "" : ",", x);
+    absl::StrAppend(&header, header.size() > 1 ? "," : "", "\"", t.name,
+                    "\":{\"dtype\":\"BF16\",\"shape\":[", shape, "],\"data_offsets\":[", offset,
+                    ",", offset + 2 * n, "]}");
+    offset += 2 * n;
+  }
+  header += "}";
+  while (header.size() % 8 != 0) header += ' ';
+  FILE* f = std::fopen((dir + "/model.safetensors").c_str(), "wb");
+  if (f == nullptr) return false;
+  const uint64_t hlen = header.size();
+  std::fwrite(&hlen, 8, 1, f);
+  std::fwrite(header.data(), 1, header.size(), f);
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  std::vector<uint16_t> table(1 << 16), big(1 << 16);
+  for (size_t i = 0; i < table.size(); ++i) {
+    const float v = normal(rng);
+    table[i] = model::FloatToBf16(v);
+    big[i] = model::FloatToBf16(40.0f * v);
+  }
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  std::vector<uint16_t> buf;
+  for (const T& t : ts) {
+    const int64_t cols = t.shape.back();
+    const int64_t rows = t.shape.size() == 2 ? t.shape[0] : 1;
+    buf.resize(cols);
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t c = 0; c < cols; ++c) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        const size_t k = static_cast<size_t>(x >> 48);
+        const bool outlier = t.shape.size() == 2 && (c == 17 || c == cols / 3);
+        buf[c] = t.shape.size() == 1 ? model::FloatToBf16(1.0f) : (outlier ? big[k] : table[k]);
+      }
+      std::fwrite(buf.data(), 2, buf.size(), f);
+    }
+  }
+  if (std::fclose(f) != 0) return false;
+  const std::string config = absl::StrCat(
+      "{\"model_type\": \"llama\", \"hidden_size\": ", s.d, ", \"num_hidden_layers\": ", s.layers,
+      ", \"num_attention_heads\": ", s.heads, ", \"num_key_value_heads\": ", s.kv_heads,
+      ", \"head_dim\": ", s.head_dim, ", \"intermediate_size\": ", s.ffn,
+      ", \"rms_norm_eps\": 1e-5, \"rope_theta\": 10000.0, \"vocab_size\": ", s.vocab,
+      ", \"max_position_embeddings\": 4096, \"tie_word_embeddings\": false, \"hidden_act\": "
+      "\"silu\"}");
+  FILE* c = std::fopen((dir + "/config.json").c_str(), "wb");
+  if (c == nullptr) return false;
+  std::fwrite(config.data(), 1, config.size(), c);
+  return std::fclose(c) == 0;
+}
+
+// Layers of `s` that fit `bytes` (at least 1).
+LlamaShape Fit(LlamaShape s, uint64_t bytes) {
+  const int64_t params = static_cast<int64_t>(bytes / 2) - 2 * s.vocab * s.d;
+  s.layers = static_cast<int>(std::max<int64_t>(1, params / s.LayerParams()));
+  return s;
+}
+
+std::string MakeTempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string templ = std::string(base != nullptr ? base : "/tmp") + "/weight_scan_bench.XXXXXX";
+  if (mkdtemp(templ.data()) == nullptr) return "";
+  return templ;
+}
+
+void RemoveDir(const std::string& dir) {
+  std::remove((dir + "/model.safetensors").c_str());
+  std::remove((dir + "/config.json").c_str());
+  rmdir(dir.c_str());
+}
+
+// The memory-bound floor: every BF16 value of every tensor read and summed (threads split the
+// tensors like the scan does: a shared counter over tensors).
+double SumAll(const model::Checkpoint& c, int threads) {
+  std::vector<double> partial(threads, 0.0);
+  std::atomic<size_t> next{0};
+  const auto work = [&](int w) {
+    double total = 0.0;
+    for (size_t i = next++; i < c.tensors().size(); i = next++) {
+      const model::TypedTensorView v = c.View(c.tensors()[i]);
+      const int64_t n = v.size();
+      float acc[16] = {};
+      int64_t j = 0;
+      for (; j + 16 <= n; j += 16) {
+        for (int k = 0; k < 16; ++k) {
+          uint16_t h;
+          std::memcpy(&h, v.data + 2 * (j + k), 2);
+          acc[k] += model::Bf16ToFloat(h);
+        }
+      }
+      for (; j < n; ++j) total += model::LoadAsDouble(v.data, v.dtype, j);
+      for (float a : acc) total += a;
+    }
+    partial[w] = total;
+  };
+  std::vector<std::thread> pool;
+  for (int w = 1; w < threads; ++w) pool.emplace_back(work, w);
+  work(0);
+  for (std::thread& t : pool) t.join();
+  double s = 0.0;
+  for (double p : partial) s += p;
+  return s;
+}
+
+const model::Checkpoint* g_checkpoint = nullptr;
+
+void BM_Floor(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(SumAll(*g_checkpoint, threads));
+  state.SetBytesProcessed(state.iterations() * g_checkpoint->total_bytes());
+}
+
+void BM_WeightScan(benchmark::State& state) {
+  analysis::WeightScanOptions o;
+  o.threads = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    absl::StatusOr<sinkscope::v1::WeightReport> r = analysis::ScanWeights(*g_checkpoint, o);
+    if (!r.ok()) {
+      state.SkipWithError(std::string(r.status().message()).c_str());
+      return;
+    }
+    benchmark::DoNotOptimize(r->total().count());
+  }
+  state.SetBytesProcessed(state.iterations() * g_checkpoint->total_bytes());
+}
+
+int RunScan(int argc, char** argv, uint64_t bytes) {
+  const std::string dir = MakeTempDir();
+  if (dir.empty()) return 1;
+  const LlamaShape shape = Fit(LlamaShape{}, bytes);
+  std::printf("generating %d-layer llama BF16 checkpoint (%.2f GB) in %s\n", shape.layers,
+              2.0 * shape.Params() / 1e9, dir.c_str());
+  if (!WriteLlama(dir, shape)) {
+    RemoveDir(dir);
+    return 1;
+  }
+  int rc = 0;
+  {
+    absl::StatusOr<std::unique_ptr<model::Checkpoint>> c = model::Checkpoint::Open(dir);
+    if (!c.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(c.status().message()).c_str());
+      RemoveDir(dir);
+      return 1;
+    }
+    g_checkpoint = c->get();
+    SumAll(**c, 1);  // page the file in once
+    if (!InitializeBenchmarks(&argc, argv, {"--benchmark_repetitions=3"})) {
+      rc = 2;
+    } else {
+      for (int t : {1, 2}) {
+        benchmark::RegisterBenchmark(absl::StrCat("floor/threads:", t).c_str(), BM_Floor)
+            ->Arg(t)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+        benchmark::RegisterBenchmark(absl::StrCat("weight_scan/threads:", t).c_str(),
+                                     BM_WeightScan)
+            ->Arg(t)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+      }
+      MedianReporter reporter;
+      benchmark::RunSpecifiedBenchmarks(&reporter);
+      const double gb = (*c)->total_bytes() / 1e9;
+      std::printf("\n%-10s %12s %12s %14s %16s\n", "threads", "scan GB/s", "floor GB/s",
+                  "scan/floor", "GB/s per thread");
+      for (int t : {1, 2}) {
+        const double scan_ms = reporter.Median(absl::StrCat("weight_scan/threads:", t));
+        const double floor_ms = reporter.Median(absl::StrCat("floor/threads:", t));
+        if (scan_ms <= 0 || floor_ms <= 0) continue;
+        const double scan = gb / (scan_ms / 1e3), floor = gb / (floor_ms / 1e3);
+        std::printf("%-10d %12.3f %12.3f %14.3f %16.3f%s\n", t, scan, floor, scan / floor,
+                    scan / t, scan / t >= 1.0 ? "" : "  (target >= 1 GB/s per thread)");
+      }
+    }
+    g_checkpoint = nullptr;
+  }
+  RemoveDir(dir);
+  return rc;
+}
+
+int RunRss(uint64_t bytes) {
+  const std::string dir = MakeTempDir();
+  if (dir.empty()) return 1;
+  LlamaShape s;
+  s.d = 4096;
+  s.ffn = 14336;
+  s.heads = 32;
+  s.kv_heads = 8;
+  s.head_dim = 128;
+  s = Fit(s, bytes);
+  if (bytes < 1000ull * 1000 * 1000) {  // quick runs: narrower layers
+    s.d = 1024;
+    s.ffn = 3584;
+    s.heads = 16;
+    s.kv_heads = 4;
+    s.head_dim = 64;
+    s = Fit(s, bytes);
+  }
+  std::printf("generating %d-layer llama BF16 checkpoint (d %lld, ffn %lld, %.2f GB) in %s\n",
+              s.layers, static_cast<long long>(s.d), static_cast<long long>(s.ffn),
+              2.0 * s.Params() / 1e9, dir.c_str());
+  if (!WriteLlama(dir, s)) {
+    RemoveDir(dir);
+    return 1;
+  }
+  constexpr int kTokens = 16;
+  std::fflush(stdout);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    absl::StatusOr<analysis::ActivationScanInput> in = analysis::OpenModel(dir);
+    if (!in.ok()) _exit(3);
+    std::vector<int32_t> ids;
+    for (int i = 0; i < kTokens; ++i) ids.push_back((i * 7919 + 1) % static_cast<int>(s.vocab));
+    absl::StatusOr<sinkscope::v1::ActivationReport> r = analysis::ScanActivations(*in, ids);
+    _exit(r.ok() ? 0 : 4);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  struct rusage ru;
+  getrusage(RUSAGE_CHILDREN, &ru);
+  struct stat st;
+  stat((dir + "/model.safetensors").c_str(), &st);
+  RemoveDir(dir);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::fprintf(stderr, "activation scan child failed (status %d)\n", status);
+    return 1;
+  }
+  const double peak = ru.ru_maxrss * 1024.0;  // KiB on Linux
+  const double mapped = static_cast<double>(st.st_size);
+  const double layer_fp32 = 4.0 * s.LayerParams();
+  // Activations: the residual stream and its intermediates ([T x d], [T x ffn]), probabilities
+  // [H x T x T], logits [T x vocab] and the LM head block (4M floats), with room to spare.
+  const double activations =
+      4.0 * (16.0 * kTokens * s.d + 4.0 * kTokens * s.ffn + 8.0 * s.heads * kTokens * kTokens +
+             2.0 * kTokens * s.vocab + (1 << 22));
+  const double target = mapped + 2 * layer_fp32 + activations;
+  std::printf("\nactivation_scan peak RSS on %d tokens:\n", kTokens);
+  std::printf("  peak RSS            %10.1f MB\n", peak / 1e6);
+  std::printf("  mapped checkpoint   %10.1f MB   peak / mapped = %.3f\n", mapped / 1e6,
+              peak / mapped);
+  std::printf("  one layer in fp32   %10.1f MB\n", layer_fp32 / 1e6);
+  std::printf("  target              %10.1f MB   peak / target = %.3f%s\n", target / 1e6,
+              peak / target, peak <= target ? "" : "  (above target)");
+  std::printf("  (peak - mapped) / one fp32 layer = %.2f\n", (peak - mapped) / layer_fp32);
+  return 0;
+}
+
+}  // namespace
+}  // namespace sinkscope::bench
+
+int main(int argc, char** argv) {
+  // Our flags first; the rest go to Google Benchmark.
+  std::string mode = "scan";
+  uint64_t size_mb = 2000;
+  if (const char* e = std::getenv("SINKSCOPE_BENCH_SIZE_MB")) size_mb = std::strtoull(e, nullptr, 10);
+  std::vector<char*> rest = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.rfind("--size_mb=", 0) == 0) {
+      size_mb = std::strtoull(a.c_str() + 10, nullptr, 10);
+    } else if (a.rfind("--mode=", 0) == 0) {
+      mode = a.substr(7);
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  if (size_mb < 10 || (mode != "scan" && mode != "rss" && mode != "all")) {
+    std::fprintf(stderr, "usage: %s [--mode=scan|rss|all] [--size_mb=N>=10] [benchmark flags]\n",
+                 argv[0]);
+    return 2;
+  }
+  int n = static_cast<int>(rest.size());
+  const uint64_t bytes = size_mb * 1000 * 1000;
+  int rc = 0;
+  if (mode == "scan" || mode == "all") rc = sinkscope::bench::RunScan(n, rest.data(), bytes);
+  if (rc == 0 && (mode == "rss" || mode == "all")) rc = sinkscope::bench::RunRss(bytes);
+  return rc;
+}
