@@ -1471,6 +1471,8 @@ std::string StreamingCurves(const v1::StudyVariant& v) {
   return LineChart(spec);
 }
 
+void AppendTrainingReport(const v1::TrainingReport& t, std::string* out);
+
 void AppendStudyReport(const v1::StudyReport& s, std::string* out) {
   *out += "<section><h2>Sink study</h2>\n";
   if (!s.note().empty()) AppendNote(s.note(), out);
@@ -1551,6 +1553,7 @@ void AppendStudyReport(const v1::StudyReport& s, std::string* out) {
     AppendCharts(streaming, out);
   }
   *out += "</section>\n";
+  if (s.has_training()) AppendTrainingReport(s.training(), out);
   for (const v1::ActivationReport& a : s.activations()) AppendActivationReport(a, out);
   for (const v1::ReceptiveFieldReport& r : s.receptive_fields()) AppendReceptiveField(r, out);
 }

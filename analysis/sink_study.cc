@@ -154,7 +154,10 @@ absl::Status RunStreaming(const model::Transformer& t, const std::vector<std::ve
       return absl::OkStatus();
     }
   }
-  const std::vector<int32_t> ids = StreamIds(seqs, o.streaming_length, c.vocab_size, o.seed);
+  std::vector<int32_t> ids = s.stream.empty()
+                                 ? StreamIds(seqs, o.streaming_length, c.vocab_size, o.seed)
+                                 : s.stream;
+  if (static_cast<int>(ids.size()) > o.streaming_length) ids.resize(o.streaming_length);
   out->set_num_tokens(static_cast<int64_t>(ids.size()));
   for (const model::StreamingConfig& cfg :
        model::StreamingLlmConfigs(o.streaming_cache, o.streaming_sinks)) {

@@ -53,6 +53,9 @@ struct StudySubject {
   // Held-out token sequences of this subject (e.g. from its training data split). Empty: the
   // study's own (StudyOptions::sequences, else seeded random ids).
   std::vector<std::vector<int32_t>> held_out;
+  // The StreamingLLM stream (one long sequence, e.g. from the training task). Empty: the
+  // held-out sequences back to back, then seeded random ids, up to streaming_length.
+  std::vector<int32_t> stream;
 };
 
 struct StudyQuantConfig {

@@ -3,7 +3,11 @@
 // each quantization configuration, which fix removes the cost, and what a bounded StreamingLLM
 // cache costs with and without sink tokens. See analysis/sink_study.h and the README.
 //
+// Default subjects: the tiny models train_variants trains per attention variant, cached under
+// $XDG_CACHE_HOME/sinkscope (or ~/.cache/sinkscope) by a fingerprint of their configuration.
+//
 // Usage: sink_study [--checkpoint=DIR [--name=NAME] [--tokens=FILE[,FILE...]]] [--quick]
+//        [--cache_dir=DIR] [--train_variants=PATH]
 //        [--out_dir=./sinkscope-study] [--seq_len=256] [--num_sequences=2] [--seed=1]
 //        [--[no]streaming] [--streaming_cache=64] [--streaming_length=512]
 //        [--abs_threshold=100] [--ratio_threshold=1000] [--sink_epsilon=0.3]
@@ -34,8 +38,10 @@
 #include "analysis/provenance.h"
 #include "analysis/report_io.h"
 #include "analysis/sink_study.h"
+#include "analysis/trained_models.h"
 #include "model/atomic_file.h"
-#include "model/safetensors.h"
+#include "train/run_plan.h"
+#include "train/synthetic_tasks.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "study this checkpoint directory (config.json + safetensors) instead of the built-in subjects");
 ABSL_FLAG(std::string, name, "", "name of the --checkpoint subject in the report (default: the directory's name)");
@@ -48,6 +54,8 @@ ABSL_FLAG(int, seed, 1, "seed of the random held-out sequences and stream");
 ABSL_FLAG(bool, streaming, true, "StreamingLLM section (causal models): window-only vs sinks + window vs full");
 ABSL_FLAG(int, streaming_cache, 64, "StreamingLLM cache size (n_sink + window)");
 ABSL_FLAG(int, streaming_length, 512, "tokens streamed through the cache (several times the cache)");
+ABSL_FLAG(std::string, cache_dir, "", "where trained tiny models are cached (default: $XDG_CACHE_HOME/sinkscope or ~/.cache/sinkscope)");
+ABSL_FLAG(std::string, train_variants, "", "the train_variants binary (default: found in runfiles / beside this binary)");
 ABSL_FLAG(double, abs_threshold, 100.0, "massive activation: |x| above this");
 ABSL_FLAG(double, ratio_threshold, 1000.0, "massive activation: |x| at least this times median |h|");
 ABSL_FLAG(double, sink_epsilon, 0.3, "Sink_1^eps threshold on first-token mass");
@@ -98,84 +106,28 @@ absl::Status MakeDirs(const std::string& dir, std::vector<std::string>* created)
   return absl::OkStatus();
 }
 
-// --- The placeholder subjects -------------------------------------------------------------
-// Without --checkpoint the study needs models. Until the trained tiny models (one per sink
-// mechanism, train/) are wired in, two tiny random Llama-family checkpoints stand in for them:
-// one with full causal layers and one with sliding-window layers (a Mistral config), written to
-// `scratch`. THIS IS THE ONE FUNCTION TO REPLACE with the trained variants: return one
-// StudySubject {variant name, checkpoint dir, held-out ids} per trained model.
-absl::StatusOr<std::vector<sa::StudySubject>> PlaceholderSubjects(const std::string& scratch) {
-  struct Shape {
-    const char* name;
-    const char* model_type;
-    const char* extra;
-  };
-  const Shape shapes[] = {{"placeholder-llama", "llama", ""},
-                          {"placeholder-mistral-swa", "mistral", ", \"sliding_window\": 32"}};
-  const int hidden = 64, layers = 4, heads = 4, kv_heads = 2, head_dim = 16, ffn = 128, vocab = 256;
+// --- The default subjects -----------------------------------------------------------------
+// Without --checkpoint: the tiny models of train/'s standard plan (one per attention variant and
+// the passkey runs), trained once and cached. Each subject's held-out sequences and its stream
+// come from its own task (same chain as training, sequences it never saw).
+std::vector<sa::StudySubject> TrainedSubjects(const sa::TrainedModels& models, bool quick,
+                                              int num_sequences, int stream_length) {
   std::vector<sa::StudySubject> out;
-  uint32_t seed = 11;
-  for (const Shape& s : shapes) {
-    const std::string dir = absl::StrCat(scratch, "/", s.name);
-    if (mkdir(dir.c_str(), 0755) != 0) {
-      return absl::InternalError(absl::StrCat(dir, ": ", std::strerror(errno)));
+  const std::vector<sinkscope::train::RunSpec> plan = sinkscope::train::StandardRuns(quick);
+  for (const sa::TrainedRun& run : models.runs) {
+    sa::StudySubject s{run.name, run.checkpoint_dir, {}, {}};
+    for (const sinkscope::train::RunSpec& spec : plan) {
+      if (spec.name != run.name) continue;
+      sinkscope::train::TaskGenerator held_out(spec.task, /*seed=*/9001);
+      for (int i = 0; i < num_sequences; ++i) s.held_out.push_back(held_out.SampleSequence());
+      sinkscope::train::TaskSpec long_task = spec.task;
+      long_task.seq_len = stream_length;
+      sinkscope::train::TaskGenerator stream(long_task, /*seed=*/9002);
+      s.stream = stream.SampleSequence();
     }
-    std::mt19937 rng(seed++);
-    std::normal_distribution<float> normal(0.0f, 1.0f);
-    std::vector<sinkscope::model::TensorToWrite> ts;
-    const auto add = [&](const std::string& name, std::vector<int64_t> shape, float scale,
-                         float center) {
-      int64_t count = 1;
-      for (int64_t d : shape) count *= d;
-      std::string bytes(count * 4, '\0');
-      for (int64_t i = 0; i < count; ++i) {
-        const float v = center + scale * normal(rng);
-        std::memcpy(&bytes[i * 4], &v, 4);
-      }
-      ts.push_back({name, sinkscope::model::DType::kF32, shape, bytes});
-    };
-    const float w = 1.0f / std::sqrt(static_cast<float>(hidden));
-    add("model.embed_tokens.weight", {vocab, hidden}, 1.0f, 0.0f);
-    for (int l = 0; l < layers; ++l) {
-      const std::string p = absl::StrCat("model.layers.", l, ".");
-      add(p + "input_layernorm.weight", {hidden}, 0.1f, 1.0f);
-      add(p + "self_attn.q_proj.weight", {heads * head_dim, hidden}, 2 * w, 0.0f);
-      add(p + "self_attn.k_proj.weight", {kv_heads * head_dim, hidden}, 2 * w, 0.0f);
-      add(p + "self_attn.v_proj.weight", {kv_heads * head_dim, hidden}, w, 0.0f);
-      add(p + "self_attn.o_proj.weight", {hidden, heads * head_dim}, w, 0.0f);
-      add(p + "post_attention_layernorm.weight", {hidden}, 0.1f, 1.0f);
-      add(p + "mlp.gate_proj.weight", {ffn, hidden}, w, 0.0f);
-      add(p + "mlp.up_proj.weight", {ffn, hidden}, w, 0.0f);
-      add(p + "mlp.down_proj.weight", {hidden, ffn}, 1.0f / std::sqrt(static_cast<float>(ffn)), 0.0f);
-    }
-    add("model.norm.weight", {hidden}, 0.1f, 1.0f);
-    add("lm_head.weight", {vocab, hidden}, w, 0.0f);
-    if (absl::Status st = sinkscope::model::WriteSafetensors(dir + "/model.safetensors", ts); !st.ok()) {
-      return st;
-    }
-    const std::string config = absl::StrCat(
-        "{\"model_type\": \"", s.model_type, "\", \"hidden_size\": ", hidden,
-        ", \"num_hidden_layers\": ", layers, ", \"num_attention_heads\": ", heads,
-        ", \"num_key_value_heads\": ", kv_heads, ", \"head_dim\": ", head_dim,
-        ", \"intermediate_size\": ", ffn, ", \"rms_norm_eps\": 1e-5, \"rope_theta\": 10000.0",
-        ", \"vocab_size\": ", vocab, s.extra, "}");
-    if (absl::Status st = sinkscope::model::WriteFileAtomically(dir + "/config.json", config); !st.ok()) {
-      return st;
-    }
-    out.push_back({s.name, dir, {}});
+    out.push_back(std::move(s));
   }
   return out;
-}
-
-// Removes the placeholder checkpoints (files one level below `dir`, then the directories).
-void RemoveScratch(const std::string& dir) {
-  if (dir.empty()) return;
-  for (const char* sub : {"placeholder-llama", "placeholder-mistral-swa"}) {
-    const std::string d = absl::StrCat(dir, "/", sub);
-    for (const char* f : {"model.safetensors", "config.json"}) unlink(absl::StrCat(d, "/", f).c_str());
-    rmdir(d.c_str());
-  }
-  rmdir(dir.c_str());
 }
 
 }  // namespace
@@ -247,31 +199,6 @@ int main(int argc, char** argv) {
   }
 
   std::signal(SIGINT, OnSigint);
-  std::string scratch;
-  std::vector<sa::StudySubject> subjects;
-  if (!checkpoint.empty()) {
-    const std::string name = absl::GetFlag(FLAGS_name).empty() ? BaseName(checkpoint)
-                                                                : absl::GetFlag(FLAGS_name);
-    subjects.push_back({name, checkpoint, {}});
-  } else {
-    char tmpl[] = "/tmp/sink_study.XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) {
-      undo_dirs();
-      return sa::Fail(kTool, absl::InternalError(absl::StrCat("mkdtemp: ", std::strerror(errno))));
-    }
-    scratch = tmpl;
-    absl::StatusOr<std::vector<sa::StudySubject>> placeholders = PlaceholderSubjects(scratch);
-    if (!placeholders.ok()) {
-      RemoveScratch(scratch);
-      undo_dirs();
-      return sa::Fail(kTool, placeholders.status());
-    }
-    subjects = *std::move(placeholders);
-    options.note =
-        "placeholder subjects: tiny random Llama / Mistral-SWA models generated on the fly; the "
-        "trained per-variant models replace them";
-  }
-
   const auto start = std::chrono::steady_clock::now();
   options.cancelled = [] { return g_interrupted != 0; };
   options.progress = [start](const std::string& line) {
@@ -279,8 +206,40 @@ int main(int argc, char** argv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::cerr << kTool << absl::StrFormat(" [%6.1fs] ", s) << line << "\n";
   };
+  std::vector<sa::StudySubject> subjects;
+  sinkscope::v1::TrainingReport training;
+  if (!checkpoint.empty()) {
+    const std::string name = absl::GetFlag(FLAGS_name).empty() ? BaseName(checkpoint)
+                                                                : absl::GetFlag(FLAGS_name);
+    subjects.push_back({name, checkpoint, {}, {}});
+  } else {
+    sa::TrainedModelsOptions t;
+    t.quick = options.quick;
+    t.train_variants = UserPath(absl::GetFlag(FLAGS_train_variants));
+    t.cache_root = UserPath(absl::GetFlag(FLAGS_cache_dir));
+    t.argv0 = argv[0];
+    t.progress = options.progress;
+    absl::StatusOr<sa::TrainedModels> models = sa::EnsureTrainedModels(t);
+    if (g_interrupted || (!models.ok() && absl::IsCancelled(models.status()))) {
+      undo_dirs();
+      std::cerr << kTool << ": interrupted; no report written\n";
+      return kExitInterrupted;
+    }
+    if (!models.ok()) {
+      undo_dirs();
+      return sa::Fail(kTool, models.status());
+    }
+    subjects = TrainedSubjects(*models, options.quick, options.quick ? 1 : 2,
+                               options.streaming_length);
+    training = models->training;
+    options.note = absl::StrCat(
+        "subjects: tiny models trained per attention variant by train_variants (",
+        options.quick ? "--quick" : "default", " schedule; ",
+        models->from_cache ? "from the cache " : "trained now, cached in ", models->cache_dir,
+        "); held-out sequences and streams from each model's own task");
+  }
+
   absl::StatusOr<sinkscope::v1::Report> report = sa::RunStudy(subjects, options);
-  RemoveScratch(scratch);
   if (g_interrupted || (!report.ok() && absl::IsCancelled(report.status()))) {
     undo_dirs();
     std::cerr << kTool << ": interrupted; no report written\n";
@@ -290,6 +249,7 @@ int main(int argc, char** argv) {
     undo_dirs();
     return sa::Fail(kTool, report.status());
   }
+  if (training.runs_size() > 0) *report->mutable_study_report()->mutable_training() = training;
   *report->mutable_provenance() = sa::MakeProvenance(
       kTool, argc, argv,
       {{"checkpoint", checkpoint},

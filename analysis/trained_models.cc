@@ -110,8 +110,15 @@ absl::Status RunChild(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  // The child's stdout (its summary table) goes to our stderr with its progress: our stdout is
+  // the study's own table.
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
   pid_t pid;
-  if (int e = posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ); e != 0) {
+  const int e = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (e != 0) {
     return absl::InternalError(absl::StrCat("cannot start '", args[0], "': ", std::strerror(e)));
   }
   int status = 0;

@@ -41,7 +41,7 @@ class SinkStudyTest : public ::testing::Test {
     MakeQuick(&o);
     o.streaming_length = 48;  // the stream is exactly the held-out sequence
     report_ = new absl::StatusOr<v1::Report>(
-        RunStudy({{"a", Tmp("a"), {*held_out_}}, {"b", Tmp("b"), {*held_out_}}}, o));
+        RunStudy({{"a", Tmp("a"), {*held_out_}, {}}, {"b", Tmp("b"), {*held_out_}, {}}}, o));
   }
   static void TearDownTestSuite() {
     delete report_;
@@ -237,21 +237,21 @@ TEST(SinkStudyErrorTest, ErrorsNameTheSubjectAndCancellationStops) {
   ASSERT_TRUE(testing::WriteTinyLlama(Tmp("c"), {}, 5).ok());
   StudyOptions o;
   MakeQuick(&o);
-  absl::StatusOr<v1::Report> r = RunStudy({{"ghost", Tmp("missing"), {}}}, o);
+  absl::StatusOr<v1::Report> r = RunStudy({{"ghost", Tmp("missing"), {}, {}}}, o);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("ghost"), std::string::npos) << r.status();
   EXPECT_NE(r.status().message().find("missing"), std::string::npos) << r.status();
-  r = RunStudy({{"c", Tmp("c"), {{1, 2, 999}}}}, o);
+  r = RunStudy({{"c", Tmp("c"), {{1, 2, 999}}, {}}}, o);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("999"), std::string::npos) << r.status();
   EXPECT_FALSE(RunStudy({}, o).ok());
   int polls = 0;
   o.cancelled = [&polls] { return ++polls > 3; };
-  r = RunStudy({{"c", Tmp("c"), {}}}, o);
+  r = RunStudy({{"c", Tmp("c"), {}, {}}}, o);
   EXPECT_TRUE(absl::IsCancelled(r.status())) << r.status();
   o.cancelled = nullptr;
   o.streaming = false;
-  r = RunStudy({{"c", Tmp("c"), {}}}, o);
+  r = RunStudy({{"c", Tmp("c"), {}, {}}}, o);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->study_report().variants(0).streaming().runs_size(), 0);
   EXPECT_NE(r->study_report().variants(0).streaming().skipped(), "");
