@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's first command must work: quant_demo runs on its built-in tensor, every row's
+# quant_demo (the README's int8 illustration) runs on its built-in tensor, every row's
 # oneDNN result equals the integer oracle ("exact yes"), per-token activations beat per-tensor
 # ones in the presence of massive activations, and usage errors exit with code 2.
 set -euo pipefail
