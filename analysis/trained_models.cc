@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "analysis/report_io.h"
+#include "model/atomic_file.h"
 #include "train/run_plan.h"
 #include "train/train_schedule.h"
 
@@ -34,18 +35,6 @@ std::string DirName(const std::string& p) {
   return slash == std::string::npos ? "." : p.substr(0, slash);
 }
 
-absl::Status MakeDirs(const std::string& dir) {
-  for (size_t i = 1; i <= dir.size(); ++i) {
-    if (i == dir.size() || dir[i] == '/') {
-      const std::string part = dir.substr(0, i);
-      if (mkdir(part.c_str(), 0755) != 0 && errno != EEXIST) {
-        return absl::InternalError(
-            absl::StrCat("cannot create directory '", part, "': ", std::strerror(errno)));
-      }
-    }
-  }
-  return absl::OkStatus();
-}
 
 absl::StatusOr<std::string> FindTrainVariants(const TrainedModelsOptions& o) {
   if (!o.train_variants.empty()) {
@@ -175,7 +164,7 @@ absl::StatusOr<TrainedModels> EnsureTrainedModels(const TrainedModelsOptions& o)
   }
   absl::StatusOr<std::string> binary = FindTrainVariants(o);
   if (!binary.ok()) return binary.status();
-  if (absl::Status st = MakeDirs(root); !st.ok()) return st;
+  if (absl::Status st = model::MakeDirectories(root); !st.ok()) return st;
   const std::string tmp = absl::StrCat(root, "/.tmp-", key, "-", getpid());
   if (o.progress) {
     o.progress(absl::StrCat("training the tiny models (", o.quick ? "--quick, ~2" : "~10",

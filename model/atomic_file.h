@@ -32,6 +32,9 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
 // not a directory. Leaves nothing behind. Call before long work so that it fails early.
 absl::Status CheckWritable(const std::string& path);
 
+// Creates `dir` and its missing parents (mode 0755), like mkdir -p. Errors name the directory.
+absl::Status MakeDirectories(const std::string& dir);
+
 // The whole file, or an error naming it. Files larger than max_bytes are an error.
 absl::Status ReadFileToString(const std::string& path, std::string* out,
                               int64_t max_bytes = int64_t{1} << 32);

@@ -26,19 +26,6 @@ torch::Tensor Normal(std::vector<int64_t> shape, double std, at::Generator& gen)
   return torch::randn(shape, gen, torch::kFloat32) * std;
 }
 
-absl::Status MakeDirs(const std::string& dir) {
-  std::string path;
-  for (size_t i = 0; i <= dir.size(); ++i) {
-    if (i == dir.size() || (dir[i] == '/' && i > 0)) {
-      path = dir.substr(0, i);
-      if (mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
-        return absl::InternalError(
-            absl::StrCat("cannot create directory '", path, "': ", std::strerror(errno)));
-      }
-    }
-  }
-  return absl::OkStatus();
-}
 
 }  // namespace
 
@@ -220,7 +207,7 @@ torch::Tensor TinyTransformer::Forward(const torch::Tensor& ids) {
 
 absl::Status TinyTransformer::SaveCheckpoint(const std::string& dir,
                                              absl::string_view extra_json) const {
-  if (absl::Status st = MakeDirs(dir); !st.ok()) return st;
+  if (absl::Status st = model::MakeDirectories(dir); !st.ok()) return st;
   std::vector<model::TensorToWrite> tensors;
   for (const auto& [name, t] : named_) {
     torch::Tensor c = t.detach().to(torch::kFloat32).contiguous();

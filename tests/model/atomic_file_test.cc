@@ -66,3 +66,24 @@ TEST(AtomicFileTest, UnwritablePathsAreErrorsUpFront) {
 
 }  // namespace
 }  // namespace sinkscope::model
+
+namespace sinkscope::model {
+namespace {
+
+TEST(MakeDirectoriesTest, CreatesParentsAndAcceptsExisting) {
+  const std::string base = std::string(getenv("TEST_TMPDIR")) + "/mk";
+  const std::string deep = base + "/a/b/c";
+  ASSERT_TRUE(MakeDirectories(deep).ok());
+  struct stat st;
+  ASSERT_EQ(stat(deep.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_TRUE(MakeDirectories(deep).ok());  // already there
+  // A file in the way is an error naming the path.
+  ASSERT_TRUE(WriteFileAtomically(base + "/file", "x").ok());
+  absl::Status s = MakeDirectories(base + "/file/sub");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(base + "/file/sub"), std::string::npos) << s;
+}
+
+}  // namespace
+}  // namespace sinkscope::model
