@@ -219,6 +219,7 @@ int main(int argc, char** argv) {
     t.cache_root = UserPath(absl::GetFlag(FLAGS_cache_dir));
     t.argv0 = argv[0];
     t.progress = options.progress;
+    t.cancelled = options.cancelled;
     absl::StatusOr<sa::TrainedModels> models = sa::EnsureTrainedModels(t);
     if (g_interrupted || (!models.ok() && absl::IsCancelled(models.status()))) {
       undo_dirs();

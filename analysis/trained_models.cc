@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 
 #include "absl/strings/str_cat.h"
 #include "analysis/report_io.h"
@@ -95,7 +96,8 @@ absl::StatusOr<TrainedModels> ReadEntry(const std::string& dir) {
   return m;
 }
 
-absl::Status RunChild(const std::vector<std::string>& args) {
+absl::Status RunChild(const std::vector<std::string>& args,
+                      const std::function<bool()>& cancelled) {
   std::vector<char*> argv;
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -111,10 +113,18 @@ absl::Status RunChild(const std::vector<std::string>& args) {
     return absl::InternalError(absl::StrCat("cannot start '", args[0], "': ", std::strerror(e)));
   }
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return absl::InternalError("waitpid failed");
+  bool forwarded = false;
+  for (;;) {
+    const pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (r < 0 && errno != EINTR) return absl::InternalError("waitpid failed");
+    if (!forwarded && cancelled && cancelled()) {
+      kill(pid, SIGINT);  // a Ctrl-C in a terminal reaches both; a signal to us alone, too
+      forwarded = true;
+    }
+    usleep(50 * 1000);
   }
-  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGINT) {
+  if (forwarded || (WIFSIGNALED(status) && WTERMSIG(status) == SIGINT)) {
     return absl::CancelledError("training interrupted");
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -172,7 +182,7 @@ absl::StatusOr<TrainedModels> EnsureTrainedModels(const TrainedModelsOptions& o)
   }
   std::vector<std::string> args = {*binary, absl::StrCat("--out_dir=", tmp), "--runs=all"};
   if (o.quick) args.push_back("--quick");
-  if (absl::Status st = RunChild(args); !st.ok()) {
+  if (absl::Status st = RunChild(args, o.cancelled); !st.ok()) {
     RemoveTree(tmp);
     return st;
   }

@@ -29,6 +29,9 @@ struct TrainedModelsOptions {
   std::string cache_root;      // "" : $XDG_CACHE_HOME/sinkscope or $HOME/.cache/sinkscope
   std::string argv0;           // to find train_variants beside this binary
   std::function<void(const std::string&)> progress;
+  // Polled while training runs; true interrupts the training (SIGINT to the child) and
+  // EnsureTrainedModels returns Cancelled.
+  std::function<bool()> cancelled;
 };
 
 struct TrainedRun {

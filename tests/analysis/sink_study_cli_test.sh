@@ -61,18 +61,20 @@ grep -q "model.safetensors" "$t/err.txt" || fail "error does not name the safete
 touch "$t/not_a_dir"
 expect_code 1 "$study" --checkpoint="$t/tiny" --quick --out_dir="$t/not_a_dir"
 
-# Ctrl-C in the middle of the default run (built-in subjects, ~15 s): exit 130, nothing written.
-"$study" --out_dir="$t/int" >"$t/int.out" 2>"$t/int.err" &
+# Ctrl-C in the middle of the default run, while it trains its models (train_variants from the
+# runfiles, a child process): exit 130, nothing written, no cache entry, no temporary left.
+"$study" --quick --cache_dir="$t/cache" --out_dir="$t/int" >"$t/int.out" 2>"$t/int.err" &
 pid=$!
-for _ in $(seq 1 300); do
-  grep -q "sequence 1/" "$t/int.err" 2>/dev/null && break
+for _ in $(seq 1 1200); do
+  grep -q "^\[vanilla\] step" "$t/int.err" 2>/dev/null && break
   sleep 0.1
 done
-grep -q "sequence 1/" "$t/int.err" || { kill "$pid"; fail "no progress line before the interrupt"; }
+grep -q "^\[vanilla\] step" "$t/int.err" || { kill "$pid"; cat "$t/int.err"; fail "no training progress before the interrupt"; }
 kill -INT "$pid"
 wait "$pid"
 code=$?
 [ "$code" -eq 130 ] || { cat "$t/int.err"; fail "SIGINT: exit $code, want 130"; }
 grep -q "interrupted" "$t/int.err" || fail "no interruption message"
 [ ! -e "$t/int" ] || fail "SIGINT left $(ls -R "$t/int")"
+[ -z "$(ls -A "$t/cache" 2>/dev/null)" ] || fail "SIGINT left in the cache: $(ls -A "$t/cache")"
 echo PASS
