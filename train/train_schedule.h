@@ -28,7 +28,7 @@ struct TrainSchedule {
   int eval_sequences = 64;       // held-out loss
   int probe_sequences = 4;       // held-out sequences for sink / activation / int8 metrics
   uint64_t seed = 1;
-  bool keep_checkpoints = true;  // false: only the final model stays on disk
+  bool keep_checkpoints = true;  // false: intermediate checkpoints are deleted once measured
 
   static TrainSchedule Default();  // the train_variants default (all runs in ~10 min, 2 cores)
   static TrainSchedule Quick();    // --quick (all runs in < 2 min)

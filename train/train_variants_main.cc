@@ -7,6 +7,7 @@
 //        [--out_dir=DIR] [--jobs=N] [--nokeep_checkpoints] [--out=F.pb] [--json=F.json]
 // Writes DIR/NAME/ per run and DIR/training.pb + DIR/training.json.
 #include <atomic>
+#include <exception>
 #include <iostream>
 #include <mutex>
 #include <string>
@@ -89,11 +90,15 @@ int main(int argc, char** argv) {
   const auto worker = [&] {
     for (size_t i = next++; i < runs->size() && !failed; i = next++) {
       const st::RunSpec& run = (*runs)[i];
-      results[i] = st::TrainRun(run, schedule, absl::StrCat(out_dir, "/", run.name),
-                                [&log_mu](const std::string& line) {
-                                  std::lock_guard<std::mutex> lock(log_mu);
-                                  std::cerr << line << std::endl;
-                                });
+      try {
+        results[i] = st::TrainRun(run, schedule, absl::StrCat(out_dir, "/", run.name),
+                                  [&log_mu](const std::string& line) {
+                                    std::lock_guard<std::mutex> lock(log_mu);
+                                    std::cerr << line << std::endl;
+                                  });
+      } catch (const std::exception& e) {  // libtorch reports errors as exceptions
+        results[i] = absl::InternalError(absl::StrCat("run ", run.name, ": ", e.what()));
+      }
       if (!results[i].ok()) failed = true;
     }
   };

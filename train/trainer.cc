@@ -2,6 +2,7 @@
 #include "train/trainer.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -143,14 +144,21 @@ absl::StatusOr<sinkscope::v1::TrainingRun> TrainRun(const RunSpec& run,
 
     const bool last = step + 1 == s.steps;
     if ((step + 1) % s.checkpoint_every != 0 && !last) continue;
+    // Every checkpoint is written and measured through model/; without keep_checkpoints the
+    // intermediate ones are removed once measured.
     const std::string ckpt =
-        s.keep_checkpoints || last
-            ? (last ? run_dir : absl::StrFormat("%s/checkpoints/step-%06d", run_dir, step + 1))
-            : "";
-    if (ckpt.empty()) continue;
+        last ? run_dir : absl::StrFormat("%s/checkpoints/step-%06d", run_dir, step + 1);
     if (absl::Status st = model.SaveCheckpoint(ckpt, extra); !st.ok()) return st;
     absl::StatusOr<sinkscope::v1::EmergencePoint> e = MeasureEmergence(ckpt, probes);
     if (!e.ok()) return e.status();
+    if (!last && !s.keep_checkpoints) {
+      for (const char* f : {"/model.safetensors", "/config.json"}) {
+        std::remove((ckpt + f).c_str());
+      }
+      rmdir(ckpt.c_str());
+      rmdir((run_dir + "/checkpoints").c_str());  // fails while other steps remain: fine
+      e->clear_checkpoint();
+    }
     e->set_step(step + 1);
     {
       torch::NoGradGuard no_grad;

@@ -3,6 +3,8 @@
 // the trained checkpoint reads back through model/ with the same logits as libtorch.
 #include "train/trainer.h"
 
+#include <sys/stat.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -112,6 +114,26 @@ TEST(TrainRun, DeterministicForASeed) {
   ASSERT_TRUE(model::ReadFileToString(TempDir("det_a") + "/model.safetensors", &wa).ok());
   ASSERT_TRUE(model::ReadFileToString(TempDir("det_b") + "/model.safetensors", &wb).ok());
   EXPECT_TRUE(wa == wb) << "same seed, different weights";
+}
+
+TEST(TrainRun, WithoutKeptCheckpointsEveryCheckpointIsStillMeasured) {
+  UseOneThreadPerRun();
+  const RunSpec run = Backcopy(attention::Variant::kSinkLogit);
+  TrainSchedule s = TrainSchedule::Quick();
+  s.steps = 8;
+  s.warmup_steps = 2;
+  s.checkpoint_every = 4;
+  s.keep_checkpoints = false;
+  const std::string dir = TempDir("nokeep");
+  absl::StatusOr<sinkscope::v1::TrainingRun> r = TrainRun(run, s, dir);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->emergence_size(), 2);
+  EXPECT_EQ(r->emergence(0).step(), 4);
+  EXPECT_TRUE(r->emergence(0).checkpoint().empty());
+  EXPECT_EQ(r->emergence(1).checkpoint(), dir);
+  struct stat st;
+  EXPECT_NE(stat((dir + "/checkpoints").c_str(), &st), 0) << "intermediate checkpoints kept";
+  EXPECT_EQ(stat((dir + "/model.safetensors").c_str(), &st), 0) << "final model missing";
 }
 
 TEST(TrainRun, RejectsInconsistentSpecs) {
