@@ -92,6 +92,7 @@ void BM_GroupErrorSums(benchmark::State& state, const analysis::internal::ScanKe
 
 int main(int argc, char** argv) {
   using namespace sinkscope;
+  bench::Weights();  // generated before the clock starts
   for (const analysis::internal::ScanKernels* k : analysis::internal::SupportedScanKernels()) {
     benchmark::RegisterBenchmark(absl::StrCat("convert_count_bf16/", k->name).c_str(),
                                  bench::BM_ConvertCountBf16, k);

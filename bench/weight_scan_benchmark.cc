@@ -13,8 +13,11 @@
 //     child and reports the child's peak RSS (ru_maxrss) against the mapped size and the target
 //     mapped size + two layers in fp32 + activations.
 // Size: --size_mb=N (or SINKSCOPE_BENCH_SIZE_MB), default 2000; the temp dir is deleted at exit.
+// --kernels=NAME scans with that kernel table (avx512, avx2, baseline; default: the widest this
+// CPU runs); the table's name is printed with the results.
 //
-// Usage: weight_scan_benchmark [--mode=scan|rss|all] [--size_mb=200] [benchmark flags]
+// Usage: weight_scan_benchmark [--mode=scan|rss|all] [--size_mb=200] [--kernels=avx2]
+//                              [benchmark flags]
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -31,6 +34,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "analysis/activation_scan.h"
+#include "analysis/scan_kernels.h"
 #include "analysis/weight_scan.h"
 #include "bench/median_reporter.h"
 #include "benchmark/benchmark.h"
@@ -186,6 +190,7 @@ double SumAll(const model::Checkpoint& c, int threads) {
 }
 
 const model::Checkpoint* g_checkpoint = nullptr;
+std::string g_kernels;  // WeightScanOptions::kernels
 
 // User + system CPU seconds of this process (all threads) so far.
 double ProcessCpuSeconds() {
@@ -206,6 +211,7 @@ void BM_Floor(benchmark::State& state) {
 void BM_WeightScan(benchmark::State& state) {
   analysis::WeightScanOptions o;
   o.threads = static_cast<int>(state.range(0));
+  o.kernels = g_kernels;
   const double cpu0 = ProcessCpuSeconds();
   for (auto _ : state) {
     absl::StatusOr<sinkscope::v1::WeightReport> r = analysis::ScanWeights(*g_checkpoint, o);
@@ -252,6 +258,9 @@ int RunScan(int argc, char** argv, uint64_t bytes) {
       MedianReporter reporter;
       benchmark::RunSpecifiedBenchmarks(&reporter);
       const double gb = (*c)->total_bytes() / 1e9;
+      std::printf("\nweight_scan kernels: %s\n",
+                  g_kernels.empty() ? analysis::internal::ScanKernelsForCpu().name
+                                    : g_kernels.c_str());
       // Wall: GB / elapsed seconds. CPU: GB / process CPU seconds (all threads), i.e. the
       // throughput of one busy thread whatever else the machine runs.
       std::printf("\n%-8s %10s %10s %11s %11s %11s %11s %16s\n", "threads", "scan GB/s",
@@ -360,6 +369,8 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (a.rfind("--size_mb=", 0) == 0) {
       size_mb = std::strtoull(a.c_str() + 10, nullptr, 10);
+    } else if (a.rfind("--kernels=", 0) == 0) {
+      sinkscope::bench::g_kernels = a.substr(10);
     } else if (a.rfind("--mode=", 0) == 0) {
       mode = a.substr(7);
     } else {
