@@ -153,10 +153,13 @@ sinkscope::v1::QuantError QuantErrorProto(const quant::ErrorAccumulator& acc,
 //   - a histogram of the 65536 bit patterns, from which the Summary (moments, sketch, counts)
 //     and the per-tensor quantization errors are computed exactly per distinct value
 //     (quantizing a value depends only on the value and the tensor's range);
-//   - the row, converted once into a buffer that stays in cache: its range, its outlier profile
-//     (OutlierProfiler) and its per-row quantization errors (the row is its own group).
-// Same definitions as SummaryBuilder::Add, ProfileOutliers and StreamingQuantError; only the
-// order of the double sums differs (rounding).
+//   - the row, converted once into a buffer that stays in cache (the next row prefetched): one
+//     profile pass (OutlierProfiler::AddExactSquareRow: channel and row statistics, its range
+//     and sum of squares) and one error pass per per-row scheme (the row is its own group);
+//     rows with Inf / NaN or extreme bf16 magnitudes take the element-wise profile instead.
+// Same definitions as SummaryBuilder::Add, ProfileOutliers and StreamingQuantError; the order
+// of the double sums differs (rounding), and the shortcuts of scan_kernels.h and
+// analysis/README.md (float channel blocks, dot product by identity) are documented there.
 class Fused16BitScan {
  public:
   static constexpr int64_t kMinElements = int64_t{1} << 16;  // below: the histogram costs more
