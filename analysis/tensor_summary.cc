@@ -152,6 +152,36 @@ void OutlierProfiler::Add(int64_t row, int64_t col0, const float* x, int64_t n) 
     tok_sq_[row] += sq;
   }
   tok_max_[row] = std::max(tok_max_[row], seg_max);
+  OfferEntries(row, col0, x, n, seg_max);
+}
+
+OutlierProfiler::RowStats OutlierProfiler::AddExactSquareRow(
+    int64_t row, const float* x, const internal::ScanKernels& kernels) {
+  if (ch_sq_block_.empty()) ch_sq_block_.assign(cols_, 0.0f);
+  const internal::RowProfile p = kernels.profile_row(x, cols_, ch_max_.data(),
+                                                     ch_sq_block_.data());
+  if (++block_rows_ == kFloatBlockRows) FlushFloatBlock();
+  tok_sq_[row] += p.sum_sq;
+  tok_max_[row] = std::max(tok_max_[row], p.abs_max);
+  OfferEntries(row, 0, x, cols_, p.abs_max);
+  RowStats s;
+  s.lo = p.lo;
+  s.hi = p.hi;
+  s.abs_max = p.abs_max;
+  s.sum_sq = p.sum_sq;
+  return s;
+}
+
+void OutlierProfiler::FlushFloatBlock() {
+  for (int64_t c = 0; c < cols_; ++c) {
+    ch_sq_[c] += ch_sq_block_[c];
+    ch_sq_block_[c] = 0.0f;
+  }
+  block_rows_ = 0;
+}
+
+void OutlierProfiler::OfferEntries(int64_t row, int64_t col0, const float* x, int64_t n,
+                                   float seg_max) {
   if (top_k_ == 0) return;
   // Entries arrive in increasing flat index, so one of equal magnitude never displaces the top:
   // a piece whose maximum is not above the heap's minimum changes nothing.
@@ -191,7 +221,13 @@ sinkscope::v1::OutlierProfile OutlierProfiler::Finish() const {
       e->set_rms(std::sqrt(sq[idx[i]] / static_cast<double>(count_per)));
     }
   };
-  top_indices(ch_max_, ch_sq_, rows_, p.mutable_top_channels());
+  if (block_rows_ > 0) {  // the partial block of AddExactSquareRow
+    std::vector<double> ch_sq = ch_sq_;
+    for (int64_t c = 0; c < cols_; ++c) ch_sq[c] += ch_sq_block_[c];
+    top_indices(ch_max_, ch_sq, rows_, p.mutable_top_channels());
+  } else {
+    top_indices(ch_max_, ch_sq_, rows_, p.mutable_top_channels());
+  }
   top_indices(tok_max_, tok_sq_, cols_, p.mutable_top_tokens());
   std::vector<Entry> entries = heap_;
   std::sort(entries.begin(), entries.end(), std::greater<Entry>());

@@ -29,6 +29,10 @@
 
 namespace sinkscope::analysis {
 
+namespace internal {
+struct ScanKernels;  // scan_kernels.h
+}  // namespace internal
+
 struct SummaryOptions {
   double k_sigma = 6.0;
   double llm_int8_threshold = 6.0;
@@ -76,9 +80,27 @@ class OutlierProfiler {
   OutlierProfiler(int64_t rows, int64_t cols, int top_k);
   // Elements [col0, col0 + n) of row `row`, n <= cols - col0; non-finite values are skipped.
   void Add(int64_t row, int64_t col0, const float* x, int64_t n);
+
+  // What AddExactSquareRow learnt about the row (its quantization error reuses it).
+  struct RowStats {
+    float lo = 0.0f, hi = 0.0f, abs_max = 0.0f;
+    double sum_sq = 0.0;  // sum x^2 (double, each square exact)
+  };
+  // The fused weight scan's rows: all `cols` values of row `row`, finite, each square exact in
+  // float (bf16 with 2^-63 <= |x| < 2^61 or zero, any fp16: internal::kRowExtreme clear), through
+  // `kernels`. The per-channel sums of squares take float partial sums over blocks of up to
+  // kFloatBlockRows such rows, added to the double sums per block: a block's partial sum is
+  // within 15 * 2^-24 (< 1e-6) of exact, so a channel's rms is within 5e-7 relative.
+  RowStats AddExactSquareRow(int64_t row, const float* x, const internal::ScanKernels& kernels);
+  static constexpr int kFloatBlockRows = 16;
+
   sinkscope::v1::OutlierProfile Finish() const;
 
  private:
+  // The top-k heap update for a piece whose maximum |x| is seg_max.
+  void OfferEntries(int64_t row, int64_t col0, const float* x, int64_t n, float seg_max);
+  void FlushFloatBlock();
+
   struct Entry {
     double mag;
     int64_t flat;
@@ -89,6 +111,8 @@ class OutlierProfiler {
   int top_k_;
   std::vector<float> ch_max_, tok_max_;  // |x| maxima (exact in float)
   std::vector<double> ch_sq_, tok_sq_;
+  std::vector<float> ch_sq_block_;  // AddExactSquareRow's partial sums (empty until used)
+  int block_rows_ = 0;               // rows in ch_sq_block_
   std::vector<Entry> heap_;  // min-heap (std::greater) of the top_k entries by |x|
 };
 

@@ -149,55 +149,17 @@ sinkscope::v1::QuantError QuantErrorProto(const quant::ErrorAccumulator& acc,
   return out;
 }
 
-// Row conversion and histogram of the fused scan (the arithmetic kernels are in scan_kernels.h).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_ADDRESS__)
-#define SINKSCOPE_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SINKSCOPE_CLONES
-#endif
-
-// bf16 row -> float; true when it holds an Inf or NaN (exponent all ones).
-SINKSCOPE_CLONES bool ConvertBf16Row(const uint8_t* src, int64_t n, float* __restrict out) {
-  uint32_t special = 0;
-  for (int64_t c = 0; c < n; ++c) {
-    uint16_t h;
-    std::memcpy(&h, src + 2 * c, 2);
-    const uint32_t bits = static_cast<uint32_t>(h) << 16;
-    std::memcpy(&out[c], &bits, 4);
-    special |= (h & 0x7f80u) == 0x7f80u ? 1u : 0u;
-  }
-  return special != 0;
-}
-
-bool ConvertHalfRow(const uint8_t* src, int64_t n, const float* table, float* __restrict out) {
-  uint32_t special = 0;
-  for (int64_t c = 0; c < n; ++c) {
-    uint16_t h;
-    std::memcpy(&h, src + 2 * c, 2);
-    out[c] = table[h];
-    special |= (h & 0x7c00u) == 0x7c00u ? 1u : 0u;
-  }
-  return special != 0;
-}
-
-// Histogram of 16-bit patterns.
-void CountRow(const uint8_t* src, int64_t n, uint32_t* __restrict hist) {
-  for (int64_t c = 0; c < n; ++c) {
-    uint16_t h;
-    std::memcpy(&h, src + 2 * c, 2);
-    ++hist[h];
-  }
-}
-
 // The fused scan of a BF16 / F16 tensor of rank >= 2, one pass over its data, row by row:
 //   - a histogram of the 65536 bit patterns, from which the Summary (moments, sketch, counts)
 //     and the per-tensor quantization errors are computed exactly per distinct value
 //     (quantizing a value depends only on the value and the tensor's range);
-//   - the row, converted once into a buffer that stays in cache: its range, its outlier profile
-//     (OutlierProfiler) and its per-row quantization errors (the row is its own group).
-// Same definitions as SummaryBuilder::Add, ProfileOutliers and StreamingQuantError; only the
-// order of the double sums differs (rounding).
+//   - the row, converted once into a buffer that stays in cache (the next row prefetched): one
+//     profile pass (OutlierProfiler::AddExactSquareRow: channel and row statistics, its range
+//     and sum of squares) and one error pass per per-row scheme (the row is its own group);
+//     rows with Inf / NaN or extreme bf16 magnitudes take the element-wise profile instead.
+// Same definitions as SummaryBuilder::Add, ProfileOutliers and StreamingQuantError; the order
+// of the double sums differs (rounding), and the shortcuts of scan_kernels.h and
+// analysis/README.md (float channel blocks, dot product by identity) are documented there.
 class Fused16BitScan {
  public:
   static constexpr int64_t kMinElements = int64_t{1} << 16;  // below: the histogram costs more
@@ -210,9 +172,11 @@ class Fused16BitScan {
     return n >= kMinElements && n < (int64_t{1} << 32);  // uint32 histogram counts
   }
 
-  Fused16BitScan(const model::TypedTensorView& view, const WeightScanOptions& options)
+  Fused16BitScan(const model::TypedTensorView& view, const WeightScanOptions& options,
+                 const internal::ScanKernels& kernels)
       : view_(view),
         options_(options),
+        kernels_(kernels),
         cols_(view.shape.back()),
         rows_(view.size() / cols_),
         profiler_(rows_, cols_, options.top_k) {
@@ -228,16 +192,27 @@ class Fused16BitScan {
     std::vector<uint32_t> hist(1 << 16, 0);
     std::vector<float> row(cols_), finite(cols_);
     const uint8_t* data = view_.data;
+    const bool per_row = HasPerRowScheme();
+    const int64_t row_bytes = cols_ * 2;
     for (int64_t r = 0; r < rows_; ++r) {
-      const uint8_t* src = data + r * cols_ * 2;
-      const bool special = bf16_ ? ConvertBf16Row(src, cols_, row.data())
-                                 : ConvertHalfRow(src, cols_, values_, row.data());
-      CountRow(src, cols_, hist.data());
+      const uint8_t* src = data + r * row_bytes;
+      if (r + 1 < rows_) {  // the next row, while this one computes (the mapping is cold)
+        for (int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(src + row_bytes + b);
+      }
+      const uint32_t flags =
+          bf16_ ? kernels_.convert_count_bf16(src, cols_, row.data(), hist.data())
+                : kernels_.convert_count_f16(src, cols_, values_, row.data(), hist.data());
+      if (flags == 0) {  // the common row: one kernel pass gives the profile, range and sum x^2
+        const OutlierProfiler::RowStats s =
+            profiler_.AddExactSquareRow(r, row.data(), kernels_);
+        if (per_row) AddRowErrors(row.data(), cols_, s.lo, s.hi, s.abs_max, s.sum_sq);
+        continue;
+      }
       profiler_.Add(r, 0, row.data(), cols_);
-      if (!HasPerRowScheme()) continue;
+      if (!per_row) continue;
       const float* x = row.data();
       int64_t n = cols_;
-      if (special) {  // Inf or NaN in the row: quantize its finite values only
+      if (flags & internal::kRowNonFinite) {  // quantize the row's finite values only
         n = 0;
         for (int64_t c = 0; c < cols_; ++c) {
           if (std::isfinite(row[c])) finite[n++] = row[c];
@@ -246,10 +221,10 @@ class Fused16BitScan {
       }
       if (n == 0) continue;
       float lo = x[0], hi = x[0];
-      internal::RowRange(x, n, &lo, &hi);
-      for (size_t k = 0; k < specs_.size(); ++k) {
-        if (specs_[k].per_row) AddQuantError(x, n, lo, hi, specs_[k], &errors_[k]);
-      }
+      kernels_.row_range(x, n, &lo, &hi);
+      double sum_sq = 0.0;
+      for (int64_t c = 0; c < n; ++c) sum_sq += static_cast<double>(x[c]) * x[c];
+      AddRowErrors(x, n, lo, hi, std::max(-lo, hi), sum_sq);
     }
     // Everything per distinct value.
     std::vector<uint64_t> counts(hist.begin(), hist.end());
@@ -316,15 +291,21 @@ class Fused16BitScan {
     return scheme;
   }
 
-  // One group (a row) of n finite values with range [lo, hi]: quantize, dequantize, sum the
-  // error terms as quant::ErrorAccumulator does (in lanes).
-  static void AddQuantError(const float* x, int64_t n, float lo, float hi, const SchemeSpec& spec,
-                            quant::ErrorAccumulator* acc) {
-    const quant::QuantScheme scheme = SchemeOf(spec);
-    const quant::ScaleAndZeroPoint p = quant::CalibrateMinMax(lo, hi, scheme);
-    const int32_t qmin = scheme.qmin(), qmax = scheme.qmax();
-    const internal::ErrorSums e = internal::GroupErrorSums(x, n, p, qmin, qmax);
-    acc->AddSums(n, e.ref_sq, e.approx_sq, e.dot, e.err_sq, e.max_abs);
+  // One group (a row) of n finite values with range [lo, hi], max |x| and sum x^2: its error
+  // under every per-row scheme. The kernel gives sum a^2, sum (x - a)^2 and max |x - a|; the dot
+  // product follows from 2 x a = x^2 + a^2 - (x - a)^2, summed: its absolute error is a few ulps
+  // of sum x^2 + sum a^2, as for a direct sum (the cosine is good to ~1e-15).
+  void AddRowErrors(const float* x, int64_t n, float lo, float hi, float abs_max,
+                    double sum_sq) {
+    for (size_t k = 0; k < specs_.size(); ++k) {
+      if (!specs_[k].per_row) continue;
+      const quant::QuantScheme scheme = SchemeOf(specs_[k]);
+      const quant::ScaleAndZeroPoint p = quant::CalibrateMinMax(lo, hi, scheme);
+      const internal::ErrorSums e =
+          kernels_.group_error_sums(x, n, abs_max, p, scheme.qmin(), scheme.qmax());
+      const double dot = 0.5 * (sum_sq + e.approx_sq - e.err_sq);
+      errors_[k].AddSums(n, sum_sq, e.approx_sq, dot, e.err_sq, e.max_abs);
+    }
   }
 
   // The whole tensor as one group, from its distinct finite values and their counts.
@@ -353,6 +334,7 @@ class Fused16BitScan {
 
   const model::TypedTensorView& view_;
   const WeightScanOptions& options_;
+  const internal::ScanKernels& kernels_;
   const int64_t cols_, rows_;
   OutlierProfiler profiler_;
   bool bf16_ = true;
@@ -362,7 +344,8 @@ class Fused16BitScan {
 };
 
 void ScanTensor(const model::Checkpoint& checkpoint, const model::TensorInfo& info,
-                const WeightScanOptions& options, ScannedTensor* out) {
+                const WeightScanOptions& options, const internal::ScanKernels& kernels,
+                ScannedTensor* out) {
   const model::TypedTensorView view = checkpoint.View(info);
   sinkscope::v1::TensorReport* t = &out->report;
   t->set_name(info.name);
@@ -370,7 +353,7 @@ void ScanTensor(const model::Checkpoint& checkpoint, const model::TensorInfo& in
   t->set_dtype(model::DTypeName(info.dtype));
   t->set_layer(LayerIndexFromName(info.name));
   if (Fused16BitScan::Applies(view)) {
-    Fused16BitScan(view, options).Run(out);
+    Fused16BitScan(view, options, kernels).Run(out);
     return;
   }
   out->summary = std::make_unique<SummaryBuilder>(options.summary);
@@ -432,6 +415,20 @@ absl::StatusOr<sinkscope::v1::WeightReport> ScanWeights(const model::Checkpoint&
     return absl::InvalidArgumentError("weight scan: shard index out of range");
   }
   if (options.threads < 1) return absl::InvalidArgumentError("weight scan: threads must be >= 1");
+  const internal::ScanKernels* kernels = &internal::ScanKernelsForCpu();
+  if (!options.kernels.empty()) {
+    kernels = nullptr;
+    std::string known;
+    for (const internal::ScanKernels* k : internal::SupportedScanKernels()) {
+      if (options.kernels == k->name) kernels = k;
+      absl::StrAppend(&known, known.empty() ? "" : ", ", k->name);
+    }
+    if (kernels == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("weight scan: kernels '", options.kernels,
+                                                     "' do not run on this CPU (it runs: ",
+                                                     known, ")"));
+    }
+  }
   sinkscope::v1::WeightReport report;
   report.set_checkpoint(checkpoint.path());
   if (options.shard_count > 1) {
@@ -457,7 +454,7 @@ absl::StatusOr<sinkscope::v1::WeightReport> ScanWeights(const model::Checkpoint&
   progress.bytes_total = bytes_total;
   const auto worker = [&] {
     for (size_t i = next++; i < mine.size(); i = next++) {
-      ScanTensor(checkpoint, *mine[i], options, &scanned[i]);
+      ScanTensor(checkpoint, *mine[i], options, *kernels, &scanned[i]);
       if (options.progress) {
         std::lock_guard<std::mutex> lock(progress_mu);
         ++progress.tensors_done;

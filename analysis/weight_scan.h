@@ -63,6 +63,9 @@ struct WeightScanOptions {
   std::vector<WeightQuantScheme> schemes = {WeightQuantScheme::kTensor8,
                                             WeightQuantScheme::kChannel8};
   int threads = 1;
+  // The kernel table of the fused BF16/F16 scan by name ("avx512", "avx2", "baseline"); empty:
+  // the widest this CPU runs. All give the same report (tested); an unknown name is an error.
+  std::string kernels;
   SummaryOptions summary;
   // Called after each tensor, one call at a time (from the worker threads); may be empty.
   std::function<void(const WeightScanProgress&)> progress;

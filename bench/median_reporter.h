@@ -1,9 +1,9 @@
 // File: bench/median_reporter.h
 //
 // median_reporter.h: what every sinkscope benchmark shares: Google Benchmark's console table plus
-// the median time of each benchmark over its repetitions (this machine is shared: single runs vary
-// by 10-25 %), for the ratio tables the benchmarks print; and initialisation with default flags
-// that the command line can override.
+// the median time (and user counters) of each benchmark over its repetitions (this machine is
+// shared: single runs vary by 10-25 %), for the ratio tables the benchmarks print; and
+// initialisation with default flags that the command line can override.
 //
 // Example:
 //   if (!InitializeBenchmarks(&argc, argv, {"--benchmark_repetitions=5"})) return 2;
@@ -28,6 +28,9 @@ class MedianReporter : public benchmark::ConsoleReporter {
     for (const Run& r : runs) {
       if (r.run_type == Run::RT_Iteration && !r.error_occurred) {
         seconds_[r.run_name.function_name].push_back(r.GetAdjustedRealTime());
+        for (const auto& [counter, value] : r.counters) {
+          counters_[r.run_name.function_name + "#" + counter].push_back(value.value);
+        }
       }
     }
     ConsoleReporter::ReportRuns(runs);
@@ -35,16 +38,26 @@ class MedianReporter : public benchmark::ConsoleReporter {
 
   // Median real time (in the benchmark's unit) of `name` (without the /real_time etc. suffixes);
   // 0 when it did not run.
-  double Median(const std::string& name) const {
-    auto it = seconds_.find(name);
-    if (it == seconds_.end()) return 0.0;
+  double Median(const std::string& name) const { return MedianOf(seconds_, name); }
+
+  // Median over the repetitions of the user counter `counter` (state.counters) of `name`; 0 when
+  // it did not run.
+  double MedianCounter(const std::string& name, const std::string& counter) const {
+    return MedianOf(counters_, name + "#" + counter);
+  }
+
+ private:
+  static double MedianOf(const std::map<std::string, std::vector<double>>& m,
+                         const std::string& key) {
+    auto it = m.find(key);
+    if (it == m.end() || it->second.empty()) return 0.0;
     std::vector<double> t = it->second;
     std::sort(t.begin(), t.end());
     return t.size() % 2 ? t[t.size() / 2] : 0.5 * (t[t.size() / 2 - 1] + t[t.size() / 2]);
   }
 
- private:
   std::map<std::string, std::vector<double>> seconds_;
+  std::map<std::string, std::vector<double>> counters_;
 };
 
 // benchmark::Initialize with `defaults` placed before the user's flags (which win). False on

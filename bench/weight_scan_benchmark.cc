@@ -5,15 +5,19 @@
 //     GQA 32/4 heads, vocab 32000, as many layers as fit the size; N(0, 0.02) values with a few
 //     outlier input channels x40) into a temp dir once, then times ScanWeights with 1 and 2
 //     threads against a memory-bound floor: a pass that reads every BF16 value of the mapped
-//     file and sums them (1 and 2 threads). Prints GB/s and scan / floor ratios.
-//     Target: >= 1 GB/s per thread.
+//     file and sums them (1 and 2 threads). Prints GB/s of wall time and of process CPU time
+//     (getrusage: user + system of every thread, so that a loaded machine's waits do not count)
+//     and scan / floor ratios. Target: >= 1 GB/s per thread.
 //   activation_rss (--mode=rss): generates a llama checkpoint of a few wide layers (d = 4096,
 //     ffn = 14336, 32/8 heads), runs OpenModel + ScanActivations on 16 tokens in a forked
 //     child and reports the child's peak RSS (ru_maxrss) against the mapped size and the target
 //     mapped size + two layers in fp32 + activations.
 // Size: --size_mb=N (or SINKSCOPE_BENCH_SIZE_MB), default 2000; the temp dir is deleted at exit.
+// --kernels=NAME scans with that kernel table (avx512, avx2, baseline; default: the widest this
+// CPU runs); the table's name is printed with the results.
 //
-// Usage: weight_scan_benchmark [--mode=scan|rss|all] [--size_mb=200] [benchmark flags]
+// Usage: weight_scan_benchmark [--mode=scan|rss|all] [--size_mb=200] [--kernels=avx2]
+//                              [benchmark flags]
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -30,6 +34,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "analysis/activation_scan.h"
+#include "analysis/scan_kernels.h"
 #include "analysis/weight_scan.h"
 #include "bench/median_reporter.h"
 #include "benchmark/benchmark.h"
@@ -185,16 +190,29 @@ double SumAll(const model::Checkpoint& c, int threads) {
 }
 
 const model::Checkpoint* g_checkpoint = nullptr;
+std::string g_kernels;  // WeightScanOptions::kernels
+
+// User + system CPU seconds of this process (all threads) so far.
+double ProcessCpuSeconds() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
 
 void BM_Floor(benchmark::State& state) {
   const int threads = static_cast<int>(state.range(0));
+  const double cpu0 = ProcessCpuSeconds();
   for (auto _ : state) benchmark::DoNotOptimize(SumAll(*g_checkpoint, threads));
+  state.counters["cpu_s"] = (ProcessCpuSeconds() - cpu0) / state.iterations();
   state.SetBytesProcessed(state.iterations() * g_checkpoint->total_bytes());
 }
 
 void BM_WeightScan(benchmark::State& state) {
   analysis::WeightScanOptions o;
   o.threads = static_cast<int>(state.range(0));
+  o.kernels = g_kernels;
+  const double cpu0 = ProcessCpuSeconds();
   for (auto _ : state) {
     absl::StatusOr<sinkscope::v1::WeightReport> r = analysis::ScanWeights(*g_checkpoint, o);
     if (!r.ok()) {
@@ -203,6 +221,7 @@ void BM_WeightScan(benchmark::State& state) {
     }
     benchmark::DoNotOptimize(r->total().count());
   }
+  state.counters["cpu_s"] = (ProcessCpuSeconds() - cpu0) / state.iterations();
   state.SetBytesProcessed(state.iterations() * g_checkpoint->total_bytes());
 }
 
@@ -239,15 +258,29 @@ int RunScan(int argc, char** argv, uint64_t bytes) {
       MedianReporter reporter;
       benchmark::RunSpecifiedBenchmarks(&reporter);
       const double gb = (*c)->total_bytes() / 1e9;
-      std::printf("\n%-10s %12s %12s %14s %16s\n", "threads", "scan GB/s", "floor GB/s",
-                  "scan/floor", "GB/s per thread");
+      std::printf("\nweight_scan kernels: %s\n",
+                  g_kernels.empty() ? analysis::internal::ScanKernelsForCpu().name
+                                    : g_kernels.c_str());
+      // Wall: GB / elapsed seconds. CPU: GB / process CPU seconds (all threads), i.e. the
+      // throughput of one busy thread whatever else the machine runs.
+      std::printf("\n%-8s %10s %10s %11s %11s %11s %11s %16s\n", "threads", "scan GB/s",
+                  "floor GB/s", "scan/floor", "scan CPU", "floor CPU", "CPU ratio",
+                  "wall GB/s/thread");
+      std::printf("%-8s %10s %10s %11s %11s %11s %11s %16s\n", "", "(wall)", "(wall)", "(wall)",
+                  "GB/CPU-s", "GB/CPU-s", "scan/floor", "");
       for (int t : {1, 2}) {
-        const double scan_ms = reporter.Median(absl::StrCat("weight_scan/threads:", t));
-        const double floor_ms = reporter.Median(absl::StrCat("floor/threads:", t));
-        if (scan_ms <= 0 || floor_ms <= 0) continue;
+        const std::string scan_name = absl::StrCat("weight_scan/threads:", t);
+        const std::string floor_name = absl::StrCat("floor/threads:", t);
+        const double scan_ms = reporter.Median(scan_name);
+        const double floor_ms = reporter.Median(floor_name);
+        const double scan_cpu_s = reporter.MedianCounter(scan_name, "cpu_s");
+        const double floor_cpu_s = reporter.MedianCounter(floor_name, "cpu_s");
+        if (scan_ms <= 0 || floor_ms <= 0 || scan_cpu_s <= 0 || floor_cpu_s <= 0) continue;
         const double scan = gb / (scan_ms / 1e3), floor = gb / (floor_ms / 1e3);
-        std::printf("%-10d %12.3f %12.3f %14.3f %16.3f%s\n", t, scan, floor, scan / floor,
-                    scan / t, scan / t >= 1.0 ? "" : "  (target >= 1 GB/s per thread)");
+        const double scan_cpu = gb / scan_cpu_s, floor_cpu = gb / floor_cpu_s;
+        std::printf("%-8d %10.3f %10.3f %11.3f %11.3f %11.3f %11.3f %16.3f%s\n", t, scan, floor,
+                    scan / floor, scan_cpu, floor_cpu, scan_cpu / floor_cpu, scan / t,
+                    scan_cpu >= 1.0 ? "" : "  (target >= 1 GB/s per thread)");
       }
     }
     g_checkpoint = nullptr;
@@ -336,6 +369,8 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (a.rfind("--size_mb=", 0) == 0) {
       size_mb = std::strtoull(a.c_str() + 10, nullptr, 10);
+    } else if (a.rfind("--kernels=", 0) == 0) {
+      sinkscope::bench::g_kernels = a.substr(10);
     } else if (a.rfind("--mode=", 0) == 0) {
       mode = a.substr(7);
     } else {
