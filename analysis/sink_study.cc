@@ -144,11 +144,6 @@ absl::Status RunStreaming(const model::Transformer& t, const std::vector<std::ve
   }
   for (int l = 0; l < c.num_layers; ++l) {
     const attention::AttentionSpec spec = model::AttentionSpecForLayer(c, l);
-    if (spec.variant == attention::Variant::kSinkTokens) {
-      out->set_skipped(absl::StrCat("layer ", l, ": sink_tokens variant (streaming its learned "
-                                    "sink embeddings is not supported yet)"));
-      return absl::OkStatus();
-    }
     if (spec.mask == attention::MaskKind::kNone) {
       out->set_skipped(absl::StrCat("layer ", l, ": bidirectional attention (not causal)"));
       return absl::OkStatus();

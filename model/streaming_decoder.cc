@@ -43,7 +43,8 @@ absl::StatusOr<StreamingResult> DecodeStreaming(const Transformer& model,
     if (cancelled && cancelled()) return absl::CancelledError("streaming: interrupted");
     absl::StatusOr<TransformerLayer> layer = model.Layer(l);
     if (!layer.ok()) return layer.status();
-    const attention::AttentionSpec& spec = layer->attention().spec();
+    attention::AttentionSpec spec = layer->attention().spec();
+    attention::AttentionWeights weights = layer->attention().weights();
     int n_sink = unbounded ? 0 : config.n_sink;
     int window = unbounded ? static_cast<int>(T) : config.window;
     if (spec.mask == attention::MaskKind::kSliding &&
@@ -51,9 +52,19 @@ absl::StatusOr<StreamingResult> DecodeStreaming(const Transformer& model,
       n_sink = 0;
       window = spec.window;
     }
+    // Learned sink tokens (kSinkTokens) are keys the layer computes from its own embeddings at
+    // positions 0..n-1, always visible: in a cache they are the first n_learned sink rows, fed
+    // before the stream; the stream's own sinks (n_sink) follow them.
+    attention::FloatMatrix learned_sinks;
+    if (spec.variant == attention::Variant::kSinkTokens) {
+      learned_sinks = std::move(weights.sink_tokens);
+      weights.sink_tokens.resize(0, 0);
+      n_sink += spec.num_sink_tokens;
+      spec.variant = attention::Variant::kVanilla;
+      spec.num_sink_tokens = 0;
+    }
     absl::StatusOr<attention::StreamingAttention> stream = attention::StreamingAttention::Create(
-        spec, layer->attention().weights(), n_sink, window,
-        attention::CachePositions::kWithinCache);
+        spec, std::move(weights), n_sink, window, attention::CachePositions::kWithinCache);
     if (!stream.ok()) {
       return absl::Status(stream.status().code(),
                           absl::StrCat("streaming: layer ", l, ": ", stream.status().message()));
@@ -61,6 +72,12 @@ absl::StatusOr<StreamingResult> DecodeStreaming(const Transformer& model,
     const FloatMatrix x = layer->AttentionInput(h);
     FloatMatrix a(T, c.hidden_size);
     attention::FloatVector y;
+    for (int64_t i = 0; i < learned_sinks.rows(); ++i) {
+      if (absl::Status st = stream->Step(learned_sinks.row(i), &y); !st.ok()) {
+        return absl::Status(st.code(), absl::StrCat("streaming: layer ", l, " sink token ", i,
+                                                    ": ", st.message()));
+      }
+    }
     for (int64_t t = 0; t < T; ++t) {
       if (absl::Status st = stream->Step(x.row(t), &y); !st.ok()) {
         return absl::Status(st.code(), absl::StrCat("streaming: layer ", l, " token ", t, ": ",

@@ -15,9 +15,11 @@
 // otherwise it gets (n_sink, window) too. `window <= 0` means unbounded: the cache holds the whole
 // stream (full attention; equals Transformer::Forward up to float rounding, tested).
 //
+// Learned sink tokens (kSinkTokens, train/'s sink_tokens models): each layer's sink embeddings
+// are fed into its cache first (positions 0..n-1) and stay there, ahead of the stream's own
+// n_sink tokens: "window" for such a model is its learned sinks + the window.
 // Not supported (errors): gpt2's learned absolute positions (a stream longer than n_positions
-// has no position embedding; StreamingLLM is defined for RoPE models) and attention variants the
-// streaming layer rejects (kSinkTokens).
+// has no position embedding; StreamingLLM is defined for RoPE models).
 //
 // Example:
 //   StreamingConfig window_only{"window", /*n_sink=*/0, /*window=*/64};

@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include "analysis/activation_scan.h"
+#include "model/streaming_decoder.h"
 #include "gtest/gtest.h"
 #include "train/synthetic_tasks.h"
 
@@ -114,6 +115,60 @@ INSTANTIATE_TEST_SUITE_P(AllVariants, ParityTest, ::testing::ValuesIn(AllCases()
                                   MaskPatternName(i.param.masks) + "_kv" +
                                   std::to_string(i.param.kv_heads);
                          });
+
+}  // namespace
+}  // namespace sinkscope::train
+
+namespace sinkscope::train {
+namespace {
+
+// StreamingLLM over a model with learned sink tokens: with a cache that holds the whole stream
+// the decoder equals the ordinary forward pass (and so libtorch); with a bounded cache the
+// learned sinks stay in it, so even the window-only run differs from dropping them.
+TEST(SinkTokenStreaming, FullCacheEqualsForwardAndSinksStayInTheCache) {
+  TinyModelConfig c;
+  c.vocab_size = 40;
+  c.hidden_size = 32;
+  c.num_layers = 2;
+  c.num_heads = 4;
+  c.num_kv_heads = 2;
+  c.intermediate_size = 48;
+  c.variant = attention::Variant::kSinkTokens;
+  c.num_sink_tokens = 2;
+  TinyTransformer m(c, /*seed=*/5);
+  {
+    torch::NoGradGuard no_grad;
+    torch::manual_seed(13);
+    for (const auto& [name, t] : m.named()) t.add_(torch::randn(t.sizes()) * 0.3);
+  }
+  const std::string dir = TempDir("stream_sink_tokens");
+  ASSERT_TRUE(m.SaveCheckpoint(dir, "").ok());
+  absl::StatusOr<analysis::ActivationScanInput> in = analysis::OpenModel(dir);
+  ASSERT_TRUE(in.ok()) << in.status();
+  TaskSpec spec;
+  spec.vocab_size = c.vocab_size;
+  spec.seq_len = 30;
+  TaskGenerator gen(spec, 8);
+  const std::vector<int32_t> ids = gen.SampleSequence();
+  absl::StatusOr<model::ForwardResult> f = in->transformer->Forward(ids);
+  ASSERT_TRUE(f.ok()) << f.status();
+  absl::StatusOr<model::StreamingResult> full =
+      model::DecodeStreaming(*in->transformer, ids, {"full", 0, 0});
+  ASSERT_TRUE(full.ok()) << full.status();
+  EXPECT_NEAR(full->mean_nll, f->mean_nll, 1e-4 * f->mean_nll);
+  // A bounded cache: the first queries (that fit) agree with the forward pass token by token.
+  absl::StatusOr<model::StreamingResult> window =
+      model::DecodeStreaming(*in->transformer, ids, {"window", 0, 8});
+  ASSERT_TRUE(window.ok()) << window.status();
+  ASSERT_EQ(window->nll.size(), ids.size() - 1);
+  double first_tokens_err = 0.0, later_diff = 0.0;
+  for (size_t t = 0; t < ids.size() - 1; ++t) {
+    if (t < 8) first_tokens_err = std::max(first_tokens_err, std::abs(window->nll[t] - full->nll[t]));
+    else later_diff = std::max(later_diff, std::abs(window->nll[t] - full->nll[t]));
+  }
+  EXPECT_LT(first_tokens_err, 1e-4) << "inside the window the bounded cache is exact";
+  EXPECT_GT(later_diff, 1e-3) << "eviction changed nothing: the window is not bounded";
+}
 
 }  // namespace
 }  // namespace sinkscope::train
