@@ -22,7 +22,6 @@
 #include <csignal>
 #include <cstring>
 #include <iostream>
-#include <random>
 #include <string>
 #include <vector>
 
