@@ -524,6 +524,7 @@ absl::StatusOr<ReplayResult> RunAttentionReplay(const AttentionLayerFile& layer,
   if (options.int8) {
     attention::AttentionQuantConfig config;
     config.keep_sink_kv_fp32 = options.keep_sink_kv_fp32;
+    config.prob_scheme = options.p_scheme;
     absl::StatusOr<attention::Int8Attention> int8 =
         attention::Int8Attention::Create(spec, layer.weights, config);
     if (!int8.ok()) return int8.status();

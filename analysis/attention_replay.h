@@ -46,6 +46,7 @@
 #include "absl/status/statusor.h"
 #include "attention/attention_spec.h"
 #include "attention/attention_weights.h"
+#include "attention/int8_attention.h"
 #include "proto/sinkscope.pb.h"
 
 namespace sinkscope::analysis {
@@ -65,6 +66,8 @@ absl::StatusOr<attention::FloatMatrix> LoadReplayInput(const std::string& path, 
 struct ReplayOptions {
   bool int8 = false;          // also run Int8Attention (AttentionQuantConfig defaults)
   int keep_sink_kv_fp32 = 0;  // AttentionQuantConfig::keep_sink_kv_fp32 (int8 only)
+  // AttentionQuantConfig::prob_scheme (int8 only): how P meets the P V product.
+  attention::ProbScheme p_scheme = attention::ProbScheme::kPerRow;
 };
 
 struct ReplayResult {

@@ -3,6 +3,7 @@
 //
 // Usage: attention_replay --layer=LAYER.safetensors --input=INPUT.safetensors
 //                         --output=OUT.safetensors [--int8] [--keep_sink_kv_fp32=N]
+//                         [--p_scheme=per_row|fixed|fp32]
 //                         [--json=REPORT.json] [--out=REPORT.pb] [--textproto=REPORT.txtpb]
 // File formats: analysis/attention_replay.h.
 #include <iostream>
@@ -26,6 +27,9 @@ ABSL_FLAG(bool, int8, false, "also run the int8 layer and report its per-stage e
 // A string so that a bad value is a usage error (exit 2), not absl's exit 1.
 ABSL_FLAG(std::string, keep_sink_kv_fp32, "0",
           "int8: the first N keys (sink tokens / KV-bias slot first) keep fp32 K and V (N >= 0)");
+ABSL_FLAG(std::string, p_scheme, "per_row",
+          "int8: P's quantization before P V: per_row (one scale per query row), fixed (static "
+          "1/255), fp32 (P V in fp32 against the quantized V)");
 
 namespace sa = sinkscope::analysis;
 
@@ -33,7 +37,8 @@ int main(int argc, char** argv) {
   constexpr char kTool[] = "attention_replay";
   absl::SetProgramUsageMessage(
       "attention_replay --layer=LAYER.safetensors --input=INPUT.safetensors "
-      "--output=OUT.safetensors [--int8] [--keep_sink_kv_fp32=N] [--json=F.json] [--out=F.pb] "
+      "--output=OUT.safetensors [--int8] [--keep_sink_kv_fp32=N] [--p_scheme=per_row|fixed|fp32] "
+      "[--json=F.json] [--out=F.pb] "
       "[--textproto=F.txtpb]");
   absl::ParseCommandLine(argc, argv);
   const std::string layer = absl::GetFlag(FLAGS_layer);
@@ -50,6 +55,14 @@ int main(int argc, char** argv) {
   }
   if (options.keep_sink_kv_fp32 > 0 && !options.int8) {
     return sa::UsageError(kTool, "--keep_sink_kv_fp32 needs --int8");
+  }
+  const std::string p_scheme = absl::GetFlag(FLAGS_p_scheme);
+  absl::StatusOr<sinkscope::attention::ProbScheme> scheme =
+      sinkscope::attention::ParseProbScheme(p_scheme);
+  if (!scheme.ok()) return sa::UsageError(kTool, "--p_scheme: " + std::string(scheme.status().message()));
+  options.p_scheme = *scheme;
+  if (options.p_scheme != sinkscope::attention::ProbScheme::kPerRow && !options.int8) {
+    return sa::UsageError(kTool, "--p_scheme needs --int8");
   }
   const sa::ReportOutputs reports = sa::ReportOutputsFromFlags();
   if (absl::Status st = sinkscope::model::CheckWritable(output); !st.ok()) {

@@ -49,11 +49,42 @@ std::vector<uint8_t> TransposedCodes(const quant::QuantizedTensor& q) {
 
 }  // namespace
 
+const char* ProbSchemeName(ProbScheme scheme) {
+  switch (scheme) {
+    case ProbScheme::kPerRow:
+      return "per_row";
+    case ProbScheme::kFixed:
+      return "fixed";
+    case ProbScheme::kFp32:
+      return "fp32";
+  }
+  return "?";
+}
+
+absl::StatusOr<ProbScheme> ParseProbScheme(absl::string_view name) {
+  for (ProbScheme s : {ProbScheme::kPerRow, ProbScheme::kFixed, ProbScheme::kFp32}) {
+    if (name == ProbSchemeName(s)) return s;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown P scheme '", name, "' (valid: per_row, fixed, fp32)"));
+}
+
 std::string AttentionQuantConfig::ToString() const {
+  std::string p;
+  switch (prob_scheme) {
+    case ProbScheme::kPerRow:
+      p = absl::StrCat("P u", prob_bits, " per-row");
+      break;
+    case ProbScheme::kFixed:
+      p = absl::StrCat("P u", prob_bits, " fixed 1/", (1 << prob_bits) - 1);
+      break;
+    case ProbScheme::kFp32:
+      p = "P fp32";
+      break;
+  }
   return absl::StrCat("W ", weights.ToString(), "; X ", activations.ToString(), "; Q ",
-                      query.ToString(), "; K ", key.ToString(), "; V ", value.ToString(), "; P u",
-                      prob_bits, " 1/", (1 << prob_bits) - 1, "; fp32 sink KV ",
-                      keep_sink_kv_fp32);
+                      query.ToString(), "; K ", key.ToString(), "; V ", value.ToString(), "; ", p,
+                      "; fp32 sink KV ", keep_sink_kv_fp32);
 }
 
 absl::Status ValidateQuantConfig(const AttentionQuantConfig& c) {
@@ -153,10 +184,17 @@ class Int8Attention::Backend : public MatmulBackend {
     // (P~ = P diag(s_V / max s_V), still in [0, 1]) and B keeps raw codes with scale max s_V.
     absl::StatusOr<quant::QuantizedTensor> qv = quant::Quantize(quant::ViewOf(vrm), c_.value, "V");
     if (!qv.ok()) return qv.status();
+    if (c_.prob_scheme == ProbScheme::kFp32) {
+      // P stays fp32; V is what a quantized cache holds, dequantized.
+      v_dequant_ = quant::DequantizeMatrix(*qv);
+      return absl::OkStatus();
+    }
     quant::GemmOperand bv;
     bv.matrix = {qv->bytes.data(), TypeOf(*qv), vrm.rows(), vrm.cols()};
     fold_v_ = PerRow(c_.value);
-    const float levels = static_cast<float>((1 << c_.prob_bits) - 1);
+    // fixed: P~ times the code factor (levels) in one multiplication, as before per_row existed.
+    const float levels =
+        c_.prob_scheme == ProbScheme::kFixed ? static_cast<float>((1 << c_.prob_bits) - 1) : 1.0f;
     p_factor_ = Eigen::RowVectorXf::Constant(kr, levels);
     if (fold_v_) {
       const float s_max = *std::max_element(qv->params.scales.begin(), qv->params.scales.end());
@@ -206,35 +244,33 @@ class Int8Attention::Backend : public MatmulBackend {
       out->noalias() = p.leftCols(n) * v_fp32_;
       return absl::OkStatus();
     }
-    // P~ codes with the fixed scale 1 / (2^bits - 1), in one pass over P.
-    const float levels = static_cast<float>((1 << c_.prob_bits) - 1);
-    codes_.resize(rows * kr);
-    const float* factor = p_factor_.data();
-    for (int64_t t = 0; t < rows; ++t) {
-      const float* src = p.data() + t * keys_ + n;
-      uint8_t* dst = codes_.data() + t * kr;
-      for (int64_t j = 0; j < kr; ++j) {
-        const float c = quant::RoundHalfEven(src[j] * factor[j]);
-        dst[j] = static_cast<uint8_t>(std::min(std::max(c, 0.0f), levels));
-      }
+    if (c_.prob_scheme == ProbScheme::kFp32) {
+      out->noalias() = p.rightCols(kr) * v_dequant_;
+      if (n > 0) out->noalias() += p.leftCols(n) * v_fp32_;
+      return absl::OkStatus();
     }
+    QuantizeProbs(p);
     quant::GemmOperand a;
     a.matrix = {codes_.data(), quant::Int8Type::kU8, rows, kr};
-    a.quant.scales = {1.0f / levels};
+    a.quant.scales = row_scales_;
     a.quant.zero_points = {0};
     if (absl::Status st = mix_gemm_->Run(a, out); !st.ok()) return st;
     if (fold_v_ && !c_.value.symmetric) {
-      // s_max sum_j P~[t,j] (code - z_j) = GEMM - s_max sum_j P~[t,j] z_j, P~ as quantized.
-      const float step = v_scale_max_ / levels;
+      // s_max a_t sum_j P~c[t,j] (code - z_j) = GEMM - s_max a_t sum_j P~c[t,j] z_j.
       for (int64_t t = 0; t < rows; ++t) {
         double acc = 0.0;
         for (int64_t j = 0; j < kr; ++j) acc += codes_[t * kr + j] * static_cast<double>(z_v_(j));
-        out->row(t).array() -= static_cast<float>(acc) * step;
+        out->row(t).array() -= static_cast<float>(acc) * (v_scale_max_ * row_scales_[t]);
       }
+    }
+    if (recorded_ != nullptr) {
+      recorded_->push_back({rows, kr, codes_, row_scales_});
     }
     if (n > 0) out->noalias() += p.leftCols(n) * v_fp32_;
     return absl::OkStatus();
   }
+
+  void Record(std::vector<Int8Attention::ProbCodes>* codes) { recorded_ = codes; }
 
   std::string Name() const override { return "int8_onednn"; }
 
@@ -253,8 +289,52 @@ class Int8Attention::Backend : public MatmulBackend {
   Eigen::RowVectorXf s_k_, z_k_;           // K per-channel scales / zero points (fold)
   Eigen::RowVectorXf p_factor_, z_v_;      // P code factor per key; V zero points (fold)
   float v_scale_max_ = 1.0f;
+  FloatMatrix v_dequant_;                  // ProbScheme::kFp32: V as the cache holds it
   FloatMatrix part_, q_fold_;              // reused buffers
   std::vector<uint8_t> codes_;             // reused: P~ codes
+  std::vector<float> row_scales_;          // reused: P~ scale per row (one for kFixed)
+  std::vector<Int8Attention::ProbCodes>* recorded_ = nullptr;
+
+  // P~ = P diag(p_factor_) (the quantized keys) to codes_ and row_scales_, one pass per row.
+  void QuantizeProbs(const FloatMatrix& p) {
+    const int64_t n = n_fp32_, kr = keys_ - n_fp32_, rows = p.rows();
+    const float levels = static_cast<float>((1 << c_.prob_bits) - 1);
+    codes_.resize(rows * kr);
+    const float* factor = p_factor_.data();
+    if (c_.prob_scheme == ProbScheme::kFixed) {
+      // p_factor_ includes the code factor: codes = round(P~ * levels), scale 1 / levels.
+      row_scales_.assign(1, 1.0f / levels);
+      for (int64_t t = 0; t < rows; ++t) {
+        const float* src = p.data() + t * keys_ + n;
+        uint8_t* dst = codes_.data() + t * kr;
+        for (int64_t j = 0; j < kr; ++j) {
+          const float c = quant::RoundHalfEven(src[j] * factor[j]);
+          dst[j] = static_cast<uint8_t>(std::min(std::max(c, 0.0f), levels));
+        }
+      }
+      return;
+    }
+    // per_row: a_t = max_j P~[t,j] / levels (a row with no quantized mass: any scale, codes 0).
+    row_scales_.resize(rows);
+    fold_row_.resize(kr);
+    for (int64_t t = 0; t < rows; ++t) {
+      const float* src = p.data() + t * keys_ + n;
+      float* pt = fold_row_.data();
+      float mx = 0.0f;
+      for (int64_t j = 0; j < kr; ++j) {
+        pt[j] = src[j] * factor[j];
+        mx = std::max(mx, pt[j]);
+      }
+      const float scale = mx > 0.0f ? mx / levels : 1.0f / levels;
+      row_scales_[t] = scale;
+      uint8_t* dst = codes_.data() + t * kr;
+      for (int64_t j = 0; j < kr; ++j) {
+        const float c = quant::RoundHalfEven(pt[j] / scale);
+        dst[j] = static_cast<uint8_t>(std::min(std::max(c, 0.0f), levels));
+      }
+    }
+  }
+  std::vector<float> fold_row_;            // reused: one row of P~
 };
 
 absl::StatusOr<Int8Attention> Int8Attention::Create(const AttentionSpec& spec,
@@ -274,6 +354,15 @@ absl::StatusOr<Int8Attention> Int8Attention::Create(const AttentionSpec& spec,
 absl::StatusOr<FloatMatrix> Int8Attention::Forward(const FloatMatrix& x,
                                                    AttentionIntermediates* inter) const {
   return RunAttentionLayer(spec_, *weights_, *backend_, x, inter);
+}
+
+absl::StatusOr<FloatMatrix> Int8Attention::ForwardRecordingProbCodes(
+    const FloatMatrix& x, std::vector<ProbCodes>* codes) const {
+  codes->clear();
+  backend_->Record(codes);
+  absl::StatusOr<FloatMatrix> y = RunAttentionLayer(spec_, *weights_, *backend_, x, nullptr);
+  backend_->Record(nullptr);
+  return y;
 }
 
 std::string Int8Attention::gemm_description() const { return backend_->Description(); }

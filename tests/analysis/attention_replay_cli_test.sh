@@ -30,6 +30,13 @@ for word in '"activation_report"' '"tool": "attention_replay"' '"quant_errors"' 
 done
 expect_code 0 "$replay" --layer="$layer" --input="$input" --output="$t/plain.safetensors"
 grep -q '"output_int8"' "$t/plain.safetensors" && fail "output_int8 without --int8"
+# --p_scheme: the report names P's quantization (the default is per_row).
+grep -q 'P u8 per-row' "$t/report.json" || fail "report.json does not name the default P scheme"
+for scheme in fixed:'P u8 fixed 1/255' fp32:'P fp32' per_row:'P u8 per-row'; do
+  expect_code 0 "$replay" --layer="$layer" --input="$input" --output="$t/p.safetensors" --int8 \
+    --p_scheme="${scheme%%:*}" --json="$t/p.json"
+  grep -q "${scheme#*:}" "$t/p.json" || fail "--p_scheme=${scheme%%:*}: report lacks '${scheme#*:}'"
+done
 
 # Usage errors: exit 2, nothing written.
 expect_code 2 "$replay"
@@ -41,6 +48,11 @@ expect_code 2 "$replay" --layer="$layer" --input="$input" --output="$t/u.safeten
   --keep_sink_kv_fp32=two
 expect_code 2 "$replay" --layer="$layer" --input="$input" --output="$t/u.safetensors" \
   --keep_sink_kv_fp32=1
+expect_code 2 "$replay" --layer="$layer" --input="$input" --output="$t/u.safetensors" --int8 \
+  --p_scheme=per_column
+grep -q "per_row, fixed, fp32" "$t/err.txt" || fail "an unknown --p_scheme does not list the valid ones"
+expect_code 2 "$replay" --layer="$layer" --input="$input" --output="$t/u.safetensors" \
+  --p_scheme=fixed
 expect_no_file "$t/u.safetensors"
 
 # Errors: exit 1, the message names the file (and the key), no output or report left behind.

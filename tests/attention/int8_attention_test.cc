@@ -90,9 +90,20 @@ class FakeQuantBackend : public MatmulBackend {
       for (float sc : vp->scales) mx = std::max(mx, sc);
       for (int64_t j = 0; j < vr.rows(); ++j) r(j) = vp->scales[j] / mx;
     }
+    if (c_.prob_scheme == ProbScheme::kFp32) {
+      out += (p.rightCols(vr.rows()).cast<double>() * vq.cast<double>()).cast<float>();
+      *result = out;
+      return absl::OkStatus();
+    }
     const float levels = static_cast<float>((1 << c_.prob_bits) - 1);
     FloatMatrix pt = p.rightCols(vr.rows()).array().rowwise() * r.array();
-    pt = (pt.array() * levels).round().max(0.0f).min(levels) / levels;  // fixed-scale codes
+    for (int64_t t = 0; t < pt.rows(); ++t) {
+      // fixed: codes of step 1 / levels; per_row: step max_t P~ / levels.
+      const float mx = pt.row(t).maxCoeff();
+      const float step =
+          c_.prob_scheme == ProbScheme::kPerRow && mx > 0.0f ? mx / levels : 1.0f / levels;
+      pt.row(t) = (pt.row(t).array() / step).rint().max(0.0f).min(levels) * step;
+    }
     const FloatMatrix p_eff = pt.array().rowwise() / r.array();
     out += (p_eff.cast<double>() * vq.cast<double>()).cast<float>();
     *result = out;
@@ -142,6 +153,17 @@ TEST(Int8AttentionTest, EqualsTheFakeQuantizedPipeline) {
   low.value = QuantScheme::PerToken().WithBits(4);
   low.prob_bits = 6;
   cases.push_back({"4-bit KV, 6-bit P", low});
+  AttentionQuantConfig fixed_p;
+  fixed_p.prob_scheme = ProbScheme::kFixed;
+  cases.push_back({"P fixed scale", fixed_p});
+  AttentionQuantConfig fp32_p;
+  fp32_p.prob_scheme = ProbScheme::kFp32;
+  fp32_p.value = QuantScheme::PerToken().Asymmetric();
+  cases.push_back({"P fp32, asymmetric V per-token", fp32_p});
+  AttentionQuantConfig asym_row;
+  asym_row.value = QuantScheme::PerToken().Asymmetric();
+  asym_row.keep_sink_kv_fp32 = 1;
+  cases.push_back({"P per-row, asymmetric V per-token, 1 fp32 key", asym_row});
   for (Variant v : {Variant::kVanilla, Variant::kSinkTokens, Variant::kKvBias, Variant::kSinkLogit}) {
     const AttentionSpec s = Spec(v);
     const AttentionWeights w = RandomAttentionWeights(s, 5);
@@ -156,13 +178,25 @@ TEST(Int8AttentionTest, EqualsTheFakeQuantizedPipeline) {
       absl::StatusOr<FloatMatrix> want = RunAttentionLayer(s, w, fake, x, nullptr);
       ASSERT_TRUE(want.ok());
       // Equal up to float rounding; at low bit widths a rounding difference upstream can flip a
-      // code downstream, so there the bound is a tenth of the quantization error itself.
+      // code downstream, so there the bound is a tenth of the quantization error itself. At 8
+      // bits: every output row to float rounding, except at most one row per case where a P~
+      // code sat on a rounding boundary (per-row P codes reach 255, so float-level differences
+      // upstream can move one), and that row within a quarter of the quantization error.
       EigenBackend exact(w);
       absl::StatusOr<FloatMatrix> ref = RunAttentionLayer(s, w, exact, x, nullptr);
       ASSERT_TRUE(ref.ok());
       const double quant_error = RelError(*want, *ref);
-      EXPECT_LT(RelError(*y, *want), c.c.key.bits == 8 ? 2e-4 : 0.1 * quant_error)
-          << "quantization error " << quant_error;
+      if (c.c.key.bits == 8) {
+        int flipped_rows = 0;
+        for (int64_t t = 0; t < y->rows(); ++t) {
+          const double e = (y->row(t) - want->row(t)).norm() / want->row(t).norm();
+          if (e > 2e-5) ++flipped_rows;
+          EXPECT_LT(e, 0.25 * quant_error) << "row " << t;
+        }
+        EXPECT_LE(flipped_rows, 1) << "quantization error " << quant_error;
+      } else {
+        EXPECT_LT(RelError(*y, *want), 0.1 * quant_error) << "quantization error " << quant_error;
+      }
     }
   }
 }
@@ -241,11 +275,13 @@ TEST(Int8AttentionTest, KeepingTheSinkKvInFp32RemovesTheMassiveActivationCost) {
     double min_ratio;  // asserted, with margin below the measured value
   };
   const Case cases[] = {
-      // Measured (seeded): 2.13, 6.22, 2.38, 5.06.
+      // Measured (seeded, P per_row): 2.15, 6.21, 1.59, 4.66. (With the fixed 1/255 P scale of
+      // earlier versions the defaults measured 2.38: per-row P already recovers part of the
+      // cost at keep0, without keeping the sink's K/V.)
       {"int8 KV per-tensor", QuantScheme{}, QuantScheme{}, 1.6},
       {"int4 KV per-tensor", QuantScheme{}.WithBits(4), QuantScheme{}.WithBits(4), 4.0},
       {"int8 K per-channel, V per-token (defaults)", QuantScheme::PerChannel(1),
-       QuantScheme::PerToken(), 1.8},
+       QuantScheme::PerToken(), 1.35},
       {"int4 K per-channel, V per-token", QuantScheme::PerChannel(1).WithBits(4),
        QuantScheme::PerToken().WithBits(4), 3.5},
   };
