@@ -12,7 +12,7 @@
 #include "analysis/sink_metrics.h"
 #include "analysis/tensor_summary.h"
 #include "attention/int8_attention.h"
-#include "model/atomic_file.h"
+#include "base/atomic_file.h"
 
 namespace sinkscope::analysis {
 namespace {

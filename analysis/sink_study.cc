@@ -12,11 +12,11 @@
 #include "absl/strings/str_format.h"
 #include "analysis/activation_scan.h"
 #include "analysis/receptive_field.h"
-#include "analysis/report_merge.h"
 #include "model/model_config.h"
 #include "model/streaming_decoder.h"
 #include "quant/error_metrics.h"
 #include "quant/quant_scheme.h"
+#include "report/report_merge.h"
 
 namespace sinkscope::analysis {
 namespace {

@@ -14,8 +14,8 @@
 #include <functional>
 
 #include "absl/strings/str_cat.h"
-#include "analysis/report_io.h"
-#include "model/atomic_file.h"
+#include "base/atomic_file.h"
+#include "report/report_io.h"
 #include "train/run_plan.h"
 #include "train/train_schedule.h"
 

@@ -6,8 +6,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "model/atomic_file.h"
-#include "model/json.h"
+#include "base/atomic_file.h"
+#include "base/json.h"
 
 namespace sinkscope::model {
 namespace {

@@ -59,7 +59,7 @@
 #include "absl/strings/string_view.h"
 #include "attention/attention_spec.h"
 #include "attention/rope_scaling.h"
-#include "model/json.h"
+#include "base/json.h"
 
 namespace sinkscope::model {
 

@@ -13,7 +13,7 @@
 #include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
-#include "model/atomic_file.h"
+#include "base/atomic_file.h"
 #include "model/safetensors.h"
 
 namespace sinkscope::train {

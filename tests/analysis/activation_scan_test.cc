@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "analysis/report_merge.h"
 #include "gtest/gtest.h"
+#include "report/report_merge.h"
 #include "tests/analysis/tiny_llama_fixture.h"
 
 namespace sinkscope::analysis {

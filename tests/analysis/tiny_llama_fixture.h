@@ -11,7 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "model/atomic_file.h"
+#include "base/atomic_file.h"
 #include "model/safetensors.h"
 
 namespace sinkscope::testing {

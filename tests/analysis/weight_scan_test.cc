@@ -12,16 +12,16 @@
 #include <string>
 #include <vector>
 
-#include "analysis/report_io.h"
-#include "analysis/report_merge.h"
-#include "analysis/report_text.h"
+#include "base/atomic_file.h"
 #include "gtest/gtest.h"
-#include "model/atomic_file.h"
 #include "model/checkpoint.h"
 #include "model/safetensors.h"
-#include "quant/error_metrics.h"
 #include "quant/calibration.h"
+#include "quant/error_metrics.h"
 #include "quant/quantize.h"
+#include "report/report_io.h"
+#include "report/report_merge.h"
+#include "report/report_text.h"
 #include "tests/analysis/fixture_checkpoint.h"
 
 namespace sinkscope::analysis {

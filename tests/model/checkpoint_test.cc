@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "base/atomic_file.h"
 #include "gtest/gtest.h"
-#include "model/atomic_file.h"
 #include "model/safetensors.h"
 
 namespace sinkscope::model {

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "base/atomic_file.h"
 #include "gtest/gtest.h"
-#include "model/atomic_file.h"
 #include "model/checkpoint.h"
 #include "model/safetensors.h"
 

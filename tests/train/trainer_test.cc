@@ -13,8 +13,8 @@
 #include <torch/torch.h>
 
 #include "analysis/activation_scan.h"
+#include "base/atomic_file.h"
 #include "gtest/gtest.h"
-#include "model/atomic_file.h"
 #include "train/tiny_transformer.h"
 
 namespace sinkscope::train {

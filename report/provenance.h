@@ -1,0 +1,27 @@
+// File: report/provenance.h
+//
+// provenance.h: the `Provenance` every report carries: tool, sinkscope version, git commit when
+// known (env SINKSCOPE_GIT_COMMIT, else `git rev-parse HEAD` in the workspace `bazel run` was
+// called from), RFC 3339 UTC time, the CPU ISA oneDNN dispatches to, oneDNN's version, the
+// command line and the resolved configuration.
+//
+// Example:
+//   sinkscope::v1::Provenance p = MakeProvenance("weight_scan", argc, argv, {{"shard", "0/2"}});
+#ifndef SINKSCOPE_REPORT_PROVENANCE_H_
+#define SINKSCOPE_REPORT_PROVENANCE_H_
+
+#include <map>
+#include <string>
+
+#include "proto/sinkscope.pb.h"
+
+namespace sinkscope::analysis {
+
+inline constexpr char kSinkscopeVersion[] = "0.1.0";
+
+sinkscope::v1::Provenance MakeProvenance(const std::string& tool, int argc, char** argv,
+                                         const std::map<std::string, std::string>& config = {});
+
+}  // namespace sinkscope::analysis
+
+#endif  // SINKSCOPE_REPORT_PROVENANCE_H_

@@ -1,0 +1,140 @@
+// study_report_check STUDY.pb VARIANT[,VARIANT...] TRAINING_RUNS: the structure and internal
+// consistency of a sink_study report written in the default mode (trained tiny models). Exit 0
+// when every check holds, 1 (listing each failure) otherwise. Checks:
+//  - every variant is a subject (variants, activations and receptive fields in the same order)
+//    and has a row for every configuration of the table (>= 12: per-tensor and
+//    per-channel/token x KV 8 and 4 bits x keep_sink_kv_fp32 0, 1, 4);
+//  - every SQNR is finite and positive, per layer too, and the pooled SQNR lies within the
+//    layers' range (a pooled ratio of sums cannot leave it... except that pooling weights layers
+//    by their signal: it is checked against [min, max] of the per-layer values);
+//  - protecting the sink tokens' KV is never worse than the unprotected configuration of the same
+//    granularity and KV width by more than the noise of re-rounding (1 dB);
+//  - 4-bit KV costs more than 8-bit KV (same granularity, keep 0);
+//  - the finer granularity is never below the coarser one: per-channel/token >= per-tensor for
+//    every variant, KV width and keep (P per-row; with the fixed 1/255 P scale of earlier
+//    versions it was below in 5 of 60 pairs of the --quick study and 15 of 60 of the default);
+//  - the StreamingLLM section ran (window, 1/2/4 sinks + window, full) with finite NLL for
+//    every variant (sink_tokens: its learned sinks always in the cache);
+//  - the training curves are attached (one run per trained model, with checkpoints).
+#include <cmath>
+#include <iostream>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "report/report_io.h"
+
+namespace {
+
+int failures = 0;
+void Check(bool ok, const std::string& what) {
+  if (!ok) {
+    std::cout << "FAIL: " << what << "\n";
+    ++failures;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::cerr << "usage: study_report_check STUDY.pb VARIANTS TRAINING_RUNS\n";
+    return 2;
+  }
+  absl::StatusOr<sinkscope::v1::Report> r = sinkscope::analysis::ReadReport(argv[1]);
+  if (!r.ok()) {
+    std::cout << "FAIL: " << r.status() << "\n";
+    return 1;
+  }
+  const sinkscope::v1::StudyReport& s = r->study_report();
+  const std::vector<std::string> variants = absl::StrSplit(argv[2], ',');
+  Check(s.variants_size() == static_cast<int>(variants.size()),
+        absl::StrCat(s.variants_size(), " variants, want ", variants.size()));
+  Check(s.activations_size() == s.variants_size(), "one activation report per variant");
+  Check(s.receptive_fields_size() == s.variants_size(), "one receptive field per variant");
+  Check(s.configs_size() >= 12, absl::StrCat(s.configs_size(), " configurations, want >= 12"));
+  std::map<std::tuple<std::string, std::string, int>, std::map<int, double>> by_keep;
+  for (size_t i = 0; i < variants.size() && i < static_cast<size_t>(s.variants_size()); ++i) {
+    const sinkscope::v1::StudyVariant& v = s.variants(i);
+    Check(v.name() == variants[i], absl::StrCat("variant ", i, " is ", v.name()));
+    for (const sinkscope::v1::StudyQuantConfig& cfg : s.configs()) {
+      int rows = 0;
+      for (const sinkscope::v1::StudyRow& row : s.rows()) {
+        if (row.variant() != v.name() || row.config() != cfg.name()) continue;
+        ++rows;
+        const double db = row.attention_error().sqnr_db();
+        Check(std::isfinite(db) && db > 0.0, absl::StrCat(v.name(), " / ", cfg.name(), ": SQNR ", db));
+        Check(row.layers_size() == s.activations(i).num_layers(),
+              absl::StrCat(v.name(), " / ", cfg.name(), ": ", row.layers_size(), " layers"));
+        double lo = 1e300, hi = -1e300;
+        for (const auto& l : row.layers()) {
+          const double ldb = l.output().sqnr_db();
+          Check(std::isfinite(ldb) && ldb > 0.0, absl::StrCat(v.name(), " layer SQNR ", ldb));
+          lo = std::min(lo, ldb);
+          hi = std::max(hi, ldb);
+        }
+        Check(db >= lo - 1e-6 && db <= hi + 1e-6,
+              absl::StrCat(v.name(), " / ", cfg.name(), ": pooled ", db, " outside [", lo, ", ",
+                           hi, "]"));
+        Check(std::abs(row.worst_layer_sqnr_db() - lo) < 1e-9, "worst layer is the minimum");
+        by_keep[{v.name(), cfg.granularity(), cfg.kv_bits()}][cfg.keep_sink_kv_fp32()] = db;
+      }
+      Check(rows == 1, absl::StrCat(v.name(), " / ", cfg.name(), ": ", rows, " rows"));
+    }
+    const auto& st = v.streaming();
+    Check(st.skipped().empty(), absl::StrCat(v.name(), " streaming skipped: ", st.skipped()));
+    Check(st.runs_size() == 5, absl::StrCat(v.name(), ": ", st.runs_size(), " streaming runs"));
+    for (const auto& run : st.runs()) {
+      Check(std::isfinite(run.mean_nll()) && run.mean_nll() > 0.0,
+            absl::StrCat(v.name(), " ", run.name(), ": NLL ", run.mean_nll()));
+    }
+    Check(std::isfinite(v.sink_rate()) && v.sink_rate() >= 0.0 && v.sink_rate() <= 100.0,
+          "sink rate in [0, 100]");
+    Check(v.abs_max_over_median() >= 1.0, "abs-max / median >= 1");
+  }
+  constexpr double kNoiseDb = 1.0;
+  for (const auto& [key, keep] : by_keep) {
+    const auto& [name, granularity, bits] = key;
+    const auto base = keep.find(0);
+    Check(base != keep.end(), absl::StrCat(name, " ", granularity, " kv", bits, ": no keep0"));
+    if (base == keep.end()) continue;
+    for (const auto& [k, db] : keep) {
+      Check(db >= base->second - kNoiseDb,
+            absl::StrCat(name, " ", granularity, " kv", bits, " keep", k, ": ", db,
+                         " dB, worse than keep0 (", base->second, " dB) beyond noise"));
+    }
+    if (granularity == "per-tensor") {
+      const auto fine = by_keep.find({name, "per-channel/token", bits});
+      Check(fine != by_keep.end(), absl::StrCat(name, " kv", bits, ": no per-channel/token rows"));
+      if (fine != by_keep.end()) {
+        for (const auto& [k, db] : keep) {
+          const auto f = fine->second.find(k);
+          if (f == fine->second.end()) continue;
+          Check(f->second >= db, absl::StrCat(name, " kv", bits, " keep", k,
+                                              ": per-channel/token ", f->second,
+                                              " dB below per-tensor ", db, " dB"));
+        }
+      }
+    }
+    if (bits == 4) {
+      const auto eight = by_keep.find({name, granularity, 8});
+      if (eight != by_keep.end() && eight->second.count(0) > 0) {
+        Check(base->second < eight->second.at(0),
+              absl::StrCat(name, " ", granularity, ": kv4 not below kv8"));
+      }
+    }
+  }
+  Check(s.training().runs_size() == std::stoi(argv[3]),
+        absl::StrCat(s.training().runs_size(), " training runs attached, want ", argv[3]));
+  for (const auto& run : s.training().runs()) {
+    Check(run.emergence_size() > 0 && run.curve_size() > 0,
+          absl::StrCat(run.name(), ": no training curves"));
+  }
+  if (failures > 0) return 1;
+  std::cout << "study report: " << s.variants_size() << " variants x " << s.configs_size()
+            << " configurations consistent\n";
+  return 0;
+}
