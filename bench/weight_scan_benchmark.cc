@@ -12,11 +12,17 @@
 //     ffn = 14336, 32/8 heads), runs OpenModel + ScanActivations on 16 tokens in a forked
 //     child and reports the child's peak RSS (ru_maxrss) against the mapped size and the target
 //     mapped size + two layers in fp32 + activations.
-// Size: --size_mb=N (or SINKSCOPE_BENCH_SIZE_MB), default 2000; the temp dir is deleted at exit.
+//   report (--mode=report): the cost of writing the report (issue 13): a Qwen2.5-0.5B-shaped BF16
+//     checkpoint (24 layers, d 896, ffn 4864, 14/2 heads, vocab 151,936; ~1 GB) scanned with 2
+//     threads, then the report written as binary (.pb), as JSON through report_json.h (what
+//     --json writes) and as JSON through protobuf's MessageToJsonString (the previous writer),
+//     each atomically to a file, scan included: ratios JSON run / pb run (target <= 1.3).
+// Size: --size_mb=N (or SINKSCOPE_BENCH_SIZE_MB), default 2000 (not for --mode=report); the
+// temp dir is deleted at exit.
 // --kernels=NAME scans with that kernel table (avx512, avx2, baseline; default: the widest this
 // CPU runs); the table's name is printed with the results.
 //
-// Usage: weight_scan_benchmark [--mode=scan|rss|all] [--size_mb=200] [--kernels=avx2]
+// Usage: weight_scan_benchmark [--mode=scan|rss|report|all] [--size_mb=200] [--kernels=avx2]
 //                              [benchmark flags]
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -32,14 +38,18 @@
 #include <thread>
 #include <vector>
 
+#include <google/protobuf/util/json_util.h>
+
 #include "absl/strings/str_cat.h"
 #include "analysis/activation_scan.h"
 #include "analysis/scan_kernels.h"
 #include "analysis/weight_scan.h"
+#include "base/atomic_file.h"
 #include "bench/median_reporter.h"
 #include "benchmark/benchmark.h"
 #include "model/checkpoint.h"
 #include "model/dtype.h"
+#include "report/report_io.h"
 
 namespace sinkscope::bench {
 namespace {
@@ -289,6 +299,108 @@ int RunScan(int argc, char** argv, uint64_t bytes) {
   return rc;
 }
 
+// One scan (2 threads) and the report written one way: 0 binary, 1 JSON (report_io, i.e.
+// report_json.h), 2 JSON through protobuf's util printer (the writer before issue 13).
+std::string g_report_dir;
+
+void BM_ScanAndWrite(benchmark::State& state) {
+  const int kind = static_cast<int>(state.range(0));
+  analysis::WeightScanOptions o;
+  o.threads = 2;
+  o.kernels = g_kernels;
+  int64_t bytes_written = 0;
+  for (auto _ : state) {
+    absl::StatusOr<sinkscope::v1::WeightReport> r = analysis::ScanWeights(*g_checkpoint, o);
+    if (!r.ok()) {
+      state.SkipWithError(std::string(r.status().message()).c_str());
+      return;
+    }
+    sinkscope::v1::Report report;
+    *report.mutable_weight_report() = *std::move(r);
+    std::string bytes;
+    if (kind == 0) {
+      report.SerializeToString(&bytes);
+    } else if (kind == 1) {
+      absl::StatusOr<std::string> j = analysis::ReportToJson(report);
+      if (!j.ok()) {
+        state.SkipWithError(std::string(j.status().message()).c_str());
+        return;
+      }
+      bytes = *std::move(j);
+    } else {
+      google::protobuf::util::JsonPrintOptions p;
+      p.add_whitespace = true;
+      p.preserve_proto_field_names = true;
+      p.always_print_primitive_fields = true;
+      if (!google::protobuf::util::MessageToJsonString(report, &bytes, p).ok()) {
+        state.SkipWithError("MessageToJsonString failed");
+        return;
+      }
+    }
+    const std::string path = absl::StrCat(g_report_dir, "/report.", kind);
+    if (absl::Status st = model::WriteFileAtomically(path, bytes); !st.ok()) {
+      state.SkipWithError(std::string(st.message()).c_str());
+      return;
+    }
+    bytes_written = static_cast<int64_t>(bytes.size());
+  }
+  state.counters["file_MB"] = bytes_written / 1e6;
+}
+
+int RunReport(int argc, char** argv) {
+  const std::string dir = MakeTempDir();
+  if (dir.empty()) return 1;
+  LlamaShape s;  // Qwen2.5-0.5B
+  s.d = 896;
+  s.ffn = 4864;
+  s.heads = 14;
+  s.kv_heads = 2;
+  s.head_dim = 64;
+  s.vocab = 151936;
+  s.layers = 24;
+  std::printf("generating a Qwen2.5-0.5B-shaped BF16 checkpoint (%.2f GB) in %s\n",
+              2.0 * s.Params() / 1e9, dir.c_str());
+  if (!WriteLlama(dir, s)) {
+    RemoveDir(dir);
+    return 1;
+  }
+  int rc = 0;
+  {
+    absl::StatusOr<std::unique_ptr<model::Checkpoint>> c = model::Checkpoint::Open(dir);
+    if (!c.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(c.status().message()).c_str());
+      RemoveDir(dir);
+      return 1;
+    }
+    g_checkpoint = c->get();
+    g_report_dir = dir;
+    SumAll(**c, 1);  // page the file in once
+    if (!InitializeBenchmarks(&argc, argv, {"--benchmark_repetitions=5"})) {
+      rc = 2;
+    } else {
+      const char* names[] = {"scan+pb", "scan+json", "scan+json_protobuf_util"};
+      for (int kind = 0; kind < 3; ++kind) {
+        benchmark::RegisterBenchmark(names[kind], BM_ScanAndWrite)
+            ->Arg(kind)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+      }
+      MedianReporter reporter;
+      benchmark::RunSpecifiedBenchmarks(&reporter);
+      const double pb = reporter.Median(names[0]), json = reporter.Median(names[1]),
+                   util = reporter.Median(names[2]);
+      if (pb > 0) {
+        std::printf("\nreport cost (medians): pb run %.0f ms, json run %.0f ms, protobuf util "
+                    "json run %.0f ms\nratio json / pb %.3f (target <= 1.3), protobuf util "
+                    "json / pb %.3f\n",
+                    pb, json, util, json / pb, util / pb);
+      }
+    }
+    g_checkpoint = nullptr;
+  }
+  for (int kind = 0; kind < 3; ++kind) std::remove(absl::StrCat(dir, "/report.", kind).c_str());
+  RemoveDir(dir);
+  return rc;
+}
+
 int RunRss(uint64_t bytes) {
   const std::string dir = MakeTempDir();
   if (dir.empty()) return 1;
@@ -377,8 +489,10 @@ int main(int argc, char** argv) {
       rest.push_back(argv[i]);
     }
   }
-  if (size_mb < 10 || (mode != "scan" && mode != "rss" && mode != "all")) {
-    std::fprintf(stderr, "usage: %s [--mode=scan|rss|all] [--size_mb=N>=10] [benchmark flags]\n",
+  if (size_mb < 10 ||
+      (mode != "scan" && mode != "rss" && mode != "report" && mode != "all")) {
+    std::fprintf(stderr,
+                 "usage: %s [--mode=scan|rss|report|all] [--size_mb=N>=10] [benchmark flags]\n",
                  argv[0]);
     return 2;
   }
@@ -387,5 +501,8 @@ int main(int argc, char** argv) {
   int rc = 0;
   if (mode == "scan" || mode == "all") rc = sinkscope::bench::RunScan(n, rest.data(), bytes);
   if (rc == 0 && (mode == "rss" || mode == "all")) rc = sinkscope::bench::RunRss(bytes);
+  if (rc == 0 && (mode == "report" || mode == "all")) {
+    rc = sinkscope::bench::RunReport(n, rest.data());
+  }
   return rc;
 }

@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/atomic_file.h"
+#include "report/report_json.h"
 
 namespace sinkscope::analysis {
 
@@ -18,14 +19,7 @@ absl::Status CheckReportOutputs(const ReportOutputs& o) {
 }
 
 absl::StatusOr<std::string> ReportToJson(const sinkscope::v1::Report& report) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.add_whitespace = true;
-  options.preserve_proto_field_names = true;
-  options.always_print_primitive_fields = true;
-  std::string json;
-  const auto st = google::protobuf::util::MessageToJsonString(report, &json, options);
-  if (!st.ok()) return absl::InternalError(absl::StrCat("JSON encoding: ", st.ToString()));
-  return json;
+  return ReportJson(report);
 }
 
 absl::Status WriteReport(const sinkscope::v1::Report& report, const ReportOutputs& o) {

@@ -31,7 +31,8 @@ struct ReportOutputs {
 absl::Status CheckReportOutputs(const ReportOutputs& outputs);
 absl::Status WriteReport(const sinkscope::v1::Report& report, const ReportOutputs& outputs);
 
-// Proto3 JSON mapping, field names as in the .proto, default values printed, indented.
+// Proto3 JSON mapping, field names as in the .proto, default values printed, indented, repeated
+// scalars on one line (report_json.h).
 absl::StatusOr<std::string> ReportToJson(const sinkscope::v1::Report& report);
 
 // Reads .json (JSON), .txtpb / .textproto (text format), anything else as binary. Errors name
