@@ -16,7 +16,7 @@
 #include "model/streaming_decoder.h"
 #include "quant/error_metrics.h"
 #include "quant/quant_scheme.h"
-#include "report/report_merge.h"
+#include "analysis/report_merge.h"
 
 namespace sinkscope::analysis {
 namespace {

@@ -15,7 +15,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/atomic_file.h"
-#include "report/report_io.h"
 #include "train/run_plan.h"
 #include "train/train_schedule.h"
 
@@ -61,14 +60,20 @@ absl::StatusOr<std::string> FindTrainVariants(const TrainedModelsOptions& o) {
 
 // The cached entry is complete when its report and every run's checkpoint are there.
 absl::StatusOr<TrainedModels> ReadEntry(const std::string& dir) {
-  absl::StatusOr<sinkscope::v1::Report> r = ReadReport(absl::StrCat(dir, "/training.pb"));
-  if (!r.ok()) return r.status();
-  if (!r->has_training_report() || r->training_report().runs_size() == 0) {
+  // The binary report train_variants wrote (read here directly: analysis/ sits below report/).
+  const std::string path = absl::StrCat(dir, "/training.pb");
+  std::string bytes;
+  if (absl::Status st = model::ReadFileToString(path, &bytes); !st.ok()) return st;
+  sinkscope::v1::Report r;
+  if (!r.ParseFromString(bytes)) {
+    return absl::DataLossError(absl::StrCat(path, ": not a sinkscope binary report"));
+  }
+  if (!r.has_training_report() || r.training_report().runs_size() == 0) {
     return absl::DataLossError(absl::StrCat(dir, "/training.pb has no training runs"));
   }
   TrainedModels m;
   m.cache_dir = dir;
-  m.training = r->training_report();
+  m.training = r.training_report();
   for (sinkscope::v1::TrainingRun& run : *m.training.mutable_runs()) {
     // Paths as they are now (training wrote into a temporary directory, then moved it).
     const std::string run_dir = absl::StrCat(dir, "/", run.name());

@@ -7,7 +7,7 @@
 // rows of an nn.Linear [out, in] weight; 8 or 4 bits), all streamed in chunks from the
 // memory-mapped shards in their own dtype. A name filter (glob) selects tensors first; a shard
 // (i, n) then scans every n-th selected tensor (checkpoint order) starting at i; merging the
-// shards' reports (report/report_merge.h) equals scanning the whole. Tensors are scanned by
+// shards' reports (analysis/report_merge.h) equals scanning the whole. Tensors are scanned by
 // `threads` workers over a shared queue; the report is in checkpoint order and identical for any
 // count.
 // `tensors_in_checkpoint` counts the tensors passing the filter (all of them without one).

@@ -22,7 +22,7 @@
 #include "report/provenance.h"
 #include "report/report_flags.h"
 #include "report/report_io.h"
-#include "report/report_merge.h"
+#include "analysis/report_merge.h"
 #include "report/report_text.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "checkpoint directory (config.json + safetensors)");

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "gtest/gtest.h"
-#include "report/report_merge.h"
+#include "analysis/report_merge.h"
 #include "tests/analysis/tiny_llama_fixture.h"
 
 namespace sinkscope::analysis {

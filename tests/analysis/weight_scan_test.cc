@@ -20,7 +20,7 @@
 #include "quant/error_metrics.h"
 #include "quant/quantize.h"
 #include "report/report_io.h"
-#include "report/report_merge.h"
+#include "analysis/report_merge.h"
 #include "report/report_text.h"
 #include "tests/analysis/fixture_checkpoint.h"
 

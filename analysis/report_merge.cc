@@ -1,4 +1,4 @@
-#include "report/report_merge.h"
+#include "analysis/report_merge.h"
 
 #include <algorithm>
 #include <map>

@@ -1,4 +1,4 @@
-// File: report/report_merge.h
+// File: analysis/report_merge.h
 //
 // report_merge.h: merges shard reports of one kind into one report, through the mergeable
 // statistics (Moments, MagnitudeSketch, exact counts), so that merging shards equals scanning
@@ -11,8 +11,8 @@
 //
 // Example:
 //   absl::StatusOr<sinkscope::v1::Report> all = MergeReports({shard0, shard1});
-#ifndef SINKSCOPE_REPORT_REPORT_MERGE_H_
-#define SINKSCOPE_REPORT_REPORT_MERGE_H_
+#ifndef SINKSCOPE_ANALYSIS_REPORT_MERGE_H_
+#define SINKSCOPE_ANALYSIS_REPORT_MERGE_H_
 
 #include <vector>
 
@@ -31,4 +31,4 @@ absl::StatusOr<sinkscope::v1::Summary> MergeSummaries(
 
 }  // namespace sinkscope::analysis
 
-#endif  // SINKSCOPE_REPORT_REPORT_MERGE_H_
+#endif  // SINKSCOPE_ANALYSIS_REPORT_MERGE_H_
