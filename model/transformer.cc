@@ -204,32 +204,43 @@ FloatVector ExpertVector(const TypedTensorView& v, int64_t e) {
   return x;
 }
 
-FloatMatrix Mlp(const ModelConfig& c, const LayerFloats& w, const FloatMatrix& x) {
+absl::StatusOr<FloatMatrix> Fp32Linear(MlpLinear, int, const FloatMatrix& x, const FloatMatrix& w,
+                                       bool w_in_out) {
+  if (w_in_out) return FloatMatrix(x * w);
+  return FloatMatrix(x * w.transpose());
+}
+
+absl::StatusOr<FloatMatrix> Mlp(const ModelConfig& c, const LayerFloats& w, const FloatMatrix& x,
+                                const LinearFn& linear) {
   if (c.mlp == MlpKind::kSwiGlu) {
-    FloatMatrix gate = x * w.gate_w.transpose();
-    const FloatMatrix up = x * w.up_w.transpose();
-    gate = gate.unaryExpr(&Silu).cwiseProduct(up);
-    return gate * w.down_w.transpose();
+    absl::StatusOr<FloatMatrix> gate = linear(MlpLinear::kGate, -1, x, w.gate_w, false);
+    if (!gate.ok()) return gate.status();
+    absl::StatusOr<FloatMatrix> up = linear(MlpLinear::kUp, -1, x, w.up_w, false);
+    if (!up.ok()) return up.status();
+    const FloatMatrix act = gate->unaryExpr(&Silu).cwiseProduct(*up);
+    return linear(MlpLinear::kDown, -1, act, w.down_w, false);
   }
-  if (c.mlp == MlpKind::kMoeClampedSwiGlu) {
-    return FloatMatrix();  // MoeMlp
-  }
-  FloatMatrix f = x * w.fc_w;
-  f.rowwise() += w.fc_b.transpose();
-  f = f.unaryExpr(&GeluTanh);
-  FloatMatrix y = f * w.proj_w;
-  y.rowwise() += w.proj_b.transpose();
+  absl::StatusOr<FloatMatrix> f = linear(MlpLinear::kFc, -1, x, w.fc_w, true);
+  if (!f.ok()) return f.status();
+  f->rowwise() += w.fc_b.transpose();
+  const FloatMatrix act = f->unaryExpr(&GeluTanh);
+  absl::StatusOr<FloatMatrix> y = linear(MlpLinear::kProj, -1, act, w.proj_w, true);
+  if (!y.ok()) return y.status();
+  y->rowwise() += w.proj_b.transpose();
   return y;
 }
 
 // gpt_oss mixture of experts (transformer.h): routing on all tokens, then each selected expert
 // widened once and run on its tokens.
 // gate_up_s / down_s non-null: gate_up_w / down_w are MXFP4 blocks.
-FloatMatrix MoeMlp(const ModelConfig& c, const TypedTensorView& router_w,
-                   const TypedTensorView& router_b, const TypedTensorView& gate_up_w,
-                   const TypedTensorView& gate_up_s, const TypedTensorView& gate_up_b,
-                   const TypedTensorView& down_w, const TypedTensorView& down_s,
-                   const TypedTensorView& down_b, const FloatMatrix& x) {
+absl::StatusOr<FloatMatrix> MoeMlp(const ModelConfig& c, const TypedTensorView& router_w,
+                                   const TypedTensorView& router_b,
+                                   const TypedTensorView& gate_up_w,
+                                   const TypedTensorView& gate_up_s,
+                                   const TypedTensorView& gate_up_b,
+                                   const TypedTensorView& down_w, const TypedTensorView& down_s,
+                                   const TypedTensorView& down_b, const FloatMatrix& x,
+                                   const LinearFn& linear) {
   const int64_t T = x.rows();
   const int E = c.num_experts, K = c.experts_per_token;
   const int64_t ffn = c.intermediate_size;
@@ -260,21 +271,28 @@ FloatMatrix MoeMlp(const ModelConfig& c, const TypedTensorView& router_w,
     const int64_t n = static_cast<int64_t>(tokens.size());
     FloatMatrix xe(n, x.cols());
     for (int64_t i = 0; i < n; ++i) xe.row(i) = x.row(tokens[i].first);
-    FloatMatrix gu = xe * (gate_up_s.data != nullptr ? Mxfp4ExpertMatrix(gate_up_w, gate_up_s, e)
-                                                     : ExpertMatrix(gate_up_w, e));  // [n, 2 ffn]
-    gu.rowwise() += ExpertVector(gate_up_b, e).transpose();
+    absl::StatusOr<FloatMatrix> gu = linear(
+        MlpLinear::kExpertGateUp, e, xe,
+        gate_up_s.data != nullptr ? Mxfp4ExpertMatrix(gate_up_w, gate_up_s, e)
+                                  : ExpertMatrix(gate_up_w, e),
+        true);  // [n, 2 ffn]
+    if (!gu.ok()) return gu.status();
+    gu->rowwise() += ExpertVector(gate_up_b, e).transpose();
     FloatMatrix act(n, ffn);
     for (int64_t i = 0; i < n; ++i) {
       for (int64_t j = 0; j < ffn; ++j) {
-        const float g = std::min(gu(i, 2 * j), limit);
-        const float u = std::clamp(gu(i, 2 * j + 1), -limit, limit);
+        const float g = std::min((*gu)(i, 2 * j), limit);
+        const float u = std::clamp((*gu)(i, 2 * j + 1), -limit, limit);
         act(i, j) = (u + 1.0f) * (g / (1.0f + std::exp(-alpha * g)));
       }
     }
-    FloatMatrix out = act * (down_s.data != nullptr ? Mxfp4ExpertMatrix(down_w, down_s, e)
-                                                    : ExpertMatrix(down_w, e));  // [n, d]
-    out.rowwise() += ExpertVector(down_b, e).transpose();
-    for (int64_t i = 0; i < n; ++i) y.row(tokens[i].first) += tokens[i].second * out.row(i);
+    absl::StatusOr<FloatMatrix> out = linear(
+        MlpLinear::kExpertDown, e, act,
+        down_s.data != nullptr ? Mxfp4ExpertMatrix(down_w, down_s, e) : ExpertMatrix(down_w, e),
+        true);  // [n, d]
+    if (!out.ok()) return out.status();
+    out->rowwise() += ExpertVector(down_b, e).transpose();
+    for (int64_t i = 0; i < n; ++i) y.row(tokens[i].first) += tokens[i].second * out->row(i);
   }
   return y;
 }
@@ -504,11 +522,37 @@ FloatMatrix TransformerLayer::MlpInput(const FloatMatrix& m) const {
 }
 
 FloatMatrix TransformerLayer::Mlp(const FloatMatrix& x) const {
+  // The fp32 product never fails.
+  return *Mlp(x, LinearFn(&Fp32Linear));
+}
+
+absl::StatusOr<FloatMatrix> TransformerLayer::Mlp(const FloatMatrix& x,
+                                                  const LinearFn& linear) const {
   const ModelConfig& c = model_->config_;
-  if (c.mlp != MlpKind::kMoeClampedSwiGlu) return model::Mlp(c, *floats_, x);
+  if (c.mlp != MlpKind::kMoeClampedSwiGlu) return model::Mlp(c, *floats_, x, linear);
   const Transformer::LayerViews& V = model_->layers_[layer_];
   return MoeMlp(c, V.router_w, V.router_b, V.gate_up_w, V.gate_up_s, V.gate_up_b,
-                V.experts_down_w, V.experts_down_s, V.experts_down_b, x);
+                V.experts_down_w, V.experts_down_s, V.experts_down_b, x, linear);
+}
+
+const char* MlpLinearName(MlpLinear which) {
+  switch (which) {
+    case MlpLinear::kGate:
+      return "mlp.gate_proj";
+    case MlpLinear::kUp:
+      return "mlp.up_proj";
+    case MlpLinear::kDown:
+      return "mlp.down_proj";
+    case MlpLinear::kFc:
+      return "mlp.c_fc";
+    case MlpLinear::kProj:
+      return "mlp.c_proj";
+    case MlpLinear::kExpertGateUp:
+      return "mlp.experts.gate_up_proj";
+    case MlpLinear::kExpertDown:
+      return "mlp.experts.down_proj";
+  }
+  return "?";
 }
 
 FloatMatrix Transformer::Logits(const FloatMatrix& h) const {

@@ -99,6 +99,24 @@ struct ForwardResult {
 
 class Transformer;
 
+// The linear layers of the MLP, for TransformerLayer::Mlp with a LinearFn.
+enum class MlpLinear {
+  kGate,         // llama gate_proj
+  kUp,           // llama up_proj
+  kDown,         // llama down_proj
+  kFc,           // gpt2 mlp.c_fc
+  kProj,         // gpt2 mlp.c_proj
+  kExpertGateUp, // gpt_oss expert gate_up_proj (one expert)
+  kExpertDown,   // gpt_oss expert down_proj (one expert)
+};
+const char* MlpLinearName(MlpLinear which);
+
+// y = x W^T for W [out x in] (nn.Linear layout), or y = x W when `w_in_out` (W [in x out]: GPT-2
+// Conv1D, GPT-OSS experts); biases are added by the caller. `expert` is the expert index (-1
+// outside MoE). A quantized forward pass routes every MLP product through one of these.
+using LinearFn = std::function<absl::StatusOr<FloatMatrix>(
+    MlpLinear which, int expert, const FloatMatrix& x, const FloatMatrix& w, bool w_in_out)>;
+
 // One layer of a Transformer with its weights widened to float, as Forward runs it: Forward is
 // h' = m + Mlp(MlpInput(m)), m = h + attention().Forward(AttentionInput(h)). For decoders that run
 // the layers themselves (model/streaming_decoder.h). Valid while its Transformer lives.
@@ -108,6 +126,9 @@ class TransformerLayer {
   FloatMatrix AttentionInput(const FloatMatrix& h) const;  // Norm1(h)
   FloatMatrix MlpInput(const FloatMatrix& m) const;        // Norm2(m)
   FloatMatrix Mlp(const FloatMatrix& x) const;
+  // The same MLP with each product x W^T computed by `linear` (the router, activations, biases
+  // and expert weighting stay as in Mlp). Mlp(x) == Mlp(x, fp32 product) exactly.
+  absl::StatusOr<FloatMatrix> Mlp(const FloatMatrix& x, const LinearFn& linear) const;
   int index() const { return layer_; }
 
   struct Floats;  // the widened norm / MLP weights (transformer.cc)

@@ -1626,6 +1626,52 @@ void AppendTrainingReport(const v1::TrainingReport& t, std::string* out) {
   *out += "</section>\n";
 }
 
+// Whole-model quantized evaluation: KL per configuration (log axis), the per-layer residual SQNR
+// lines (where the error enters and grows), and the table sorted by KL.
+void AppendQuantEval(const v1::QuantEvalReport& q, std::string* out) {
+  *out += "<section><h2>What quantization costs end to end</h2>\n";
+  AppendNote(absl::StrCat(q.model_type(), ", ", q.num_layers(), " layers, ", q.num_predicted(),
+                          " predicted tokens; fp32 NLL ", Num(q.fp32_mean_nll()),
+                          ". KL(p_fp32 || p_config) in nats, mean over predicted positions."),
+             out);
+  std::vector<const v1::QuantEvalConfig*> order;
+  for (const v1::QuantEvalConfig& c : q.configs()) order.push_back(&c);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto* a, const auto* b) { return a->mean_kl() < b->mean_kl(); });
+  BarChartSpec kl;
+  kl.kind = "quant-eval-kl";
+  kl.title = "Mean KL divergence from fp32 per configuration";
+  kl.x_label = "configuration";
+  kl.y_label = "KL (nats)";
+  kl.log_y = true;
+  kl.series = {"KL"};
+  for (const auto* c : order) kl.groups.push_back({c->name(), {c->mean_kl()}, 0});
+  LineChartSpec layers;
+  layers.kind = "quant-eval-layers";
+  layers.title = "Residual stream SQNR against fp32, per layer";
+  layers.x_label = "layer";
+  layers.y_label = "SQNR dB";
+  for (const auto* c : order) {
+    LineSeries s;
+    s.name = c->name();
+    for (const v1::QuantEvalLayer& l : c->layers()) {
+      s.x.push_back(l.layer());
+      s.y.push_back(l.residual_sqnr_db());
+    }
+    layers.series.push_back(std::move(s));
+  }
+  AppendCharts({BarChart(kl), LineChart(layers)}, out);
+  std::vector<std::vector<Cell>> rows;
+  for (const auto* c : order) {
+    rows.push_back({c->name(), c->weights(), c->activations(), c->kv_cache(), Num(c->mean_nll()),
+                    Num(c->delta_nll()), Num(c->mean_kl()), Num(100 * c->top1_agreement())});
+  }
+  AppendTable({"configuration", "weights", "activations", "KV cache", "NLL", "dNLL", "KL (nats)",
+               "top-1 agreement %"},
+              rows, out);
+  *out += "</section>\n";
+}
+
 constexpr absl::string_view kCss = R"css(
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#1a1a1a;
  background:#fafafa;margin:0 auto;padding:16px 24px;max-width:1320px;font-size:14px;line-height:1.4}
@@ -1679,6 +1725,7 @@ std::string RenderHtmlReport(const v1::Report& report) {
     case v1::Report::kStudyReport: AppendStudyReport(report.study_report(), &out); break;
     case v1::Report::kQuantDemoReport: AppendQuantDemo(report.quant_demo_report(), &out); break;
     case v1::Report::kTrainingReport: AppendTrainingReport(report.training_report(), &out); break;
+    case v1::Report::kQuantEvalReport: AppendQuantEval(report.quant_eval_report(), &out); break;
     case v1::Report::BODY_NOT_SET:
       out += "<p class=\"empty\">This report has no body: nothing to show.</p>\n";
       break;

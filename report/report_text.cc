@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -128,6 +129,34 @@ void DescribeTraining(const sinkscope::v1::TrainingReport& t, std::string* out) 
   }
 }
 
+// Sorted by KL (fp32 first), the worst layer by residual SQNR.
+void DescribeQuantEval(const sinkscope::v1::QuantEvalReport& q, std::string* out) {
+  absl::StrAppend(out, "quant_eval: ", q.model_type(), ", ", q.num_layers(), " layers, ",
+                  q.num_predicted(), " predicted tokens in ", q.tokens_per_file_size(),
+                  " file(s); fp32 NLL ", absl::StrFormat("%.4f", q.fp32_mean_nll()), "\n");
+  std::vector<const sinkscope::v1::QuantEvalConfig*> order;
+  for (const auto& c : q.configs()) order.push_back(&c);
+  std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
+    return a->mean_kl() < b->mean_kl();
+  });
+  absl::StrAppendFormat(out, "%-24s %9s %9s %11s %8s %18s\n", "config", "NLL", "dNLL", "KL",
+                        "top-1", "worst layer");
+  for (const auto* c : order) {
+    int worst = -1;
+    double worst_db = std::numeric_limits<double>::infinity();
+    for (const auto& l : c->layers()) {
+      if (l.residual_sqnr_db() < worst_db) {
+        worst_db = l.residual_sqnr_db();
+        worst = l.layer();
+      }
+    }
+    const std::string w = worst < 0 ? "-" : absl::StrCat("L", worst, " ", Db(worst_db), " dB");
+    absl::StrAppendFormat(out, "%-24s %9.4f %+9.4f %11.3e %7.1f%% %18s\n", c->name(),
+                          c->mean_nll(), c->delta_nll(), c->mean_kl(), 100 * c->top1_agreement(),
+                          w);
+  }
+}
+
 }  // namespace
 
 std::string DescribeReport(const sinkscope::v1::Report& report, int max_rows) {
@@ -160,6 +189,9 @@ std::string DescribeReport(const sinkscope::v1::Report& report, int max_rows) {
       break;
     case sinkscope::v1::Report::kTrainingReport:
       DescribeTraining(report.training_report(), &out);
+      break;
+    case sinkscope::v1::Report::kQuantEvalReport:
+      DescribeQuantEval(report.quant_eval_report(), &out);
       break;
     case sinkscope::v1::Report::BODY_NOT_SET:
       absl::StrAppend(&out, "(no body)\n");

@@ -1,0 +1,102 @@
+// File: analysis/quant_eval.h
+//
+// quant_eval.h: what a quantization configuration costs end to end. The whole decoder runs with
+// every linear layer of its blocks and its KV cache quantized together (errors propagate through
+// the layers), and its next-token distributions are compared with the fp32 forward pass of the
+// same checkpoint on the same tokens: mean KL(p_fp32 || p_config) in nats (llama.cpp's
+// `perplexity --kl-divergence`), NLL and its change, top-1 agreement, and per layer the SQNR of
+// the residual stream against fp32's, so that a table shows where the error enters and grows.
+//
+// Configurations (the names are the contract; `base`, joined with `_`):
+//   fp32         no quantization.
+//   w8a8         every linear of the decoder blocks (q, k, v, o, gate, up, down; GPT-2's c_attn,
+//                c_proj, c_fc, mlp.c_proj; GPT-OSS's attention projections and each expert's MLP):
+//                weights int8 symmetric per output channel (max |w_row| / 127), input activations
+//                int8 symmetric per token (max |x_t| / 127); products through quant::Int8Gemm
+//                (oneDNN, exact). Embeddings, norms, the router, Q K^T, P V and the LM head fp32.
+//   w8a8_tensor  w8a8 with one activation scale per linear input (max |X| / 127 over its tokens).
+//   w4a16_g128   weights int4 symmetric per group of 128 input channels (any g<N>), activations fp32.
+//   fp8          weights and activations E4M3 (OCP "fn", saturating, round to nearest even) with
+//                per-output-channel / per-token fp32 scales (amax / 448).
+//   mxfp4        weights MXFP4 (OCP MX: blocks of 32 along the input, E8M0 scale, E2M1 elements),
+//                activations fp32.
+//   kv8, kv4     K (after RoPE) and V symmetric 8 / 4 bits, one scale per (token, KV head).
+//   kvfp8        K and V in E4M3, one scale per (token, KV head).
+// A weight part and a KV part combine: w8a8_kv8, w8a8_tensor_kv4, fp8_kvfp8. Rounding: half to
+// even; integer codes clamp to +-(2^(b-1) - 1).
+//
+// Example:
+//   absl::StatusOr<std::vector<QuantEvalSpec>> specs = ParseQuantConfigs("fp32,w8a8,kv4");
+//   absl::StatusOr<v1::QuantEvalReport> r =
+//       EvaluateQuantConfigs(*model.transformer, {ids}, *specs, {});
+#ifndef SINKSCOPE_ANALYSIS_QUANT_EVAL_H_
+#define SINKSCOPE_ANALYSIS_QUANT_EVAL_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "model/transformer.h"
+#include "proto/sinkscope.pb.h"
+
+namespace sinkscope::analysis {
+
+struct QuantEvalSpec {
+  enum class Weights { kFp32, kInt8PerChannel, kInt4Group, kE4M3PerChannel, kMxfp4 };
+  enum class Activations { kFp32, kInt8PerToken, kInt8PerTensor, kE4M3PerToken };
+  enum class KvCache { kFp32, kInt8, kInt4, kE4M3 };
+  std::string name;
+  Weights weights = Weights::kFp32;
+  Activations activations = Activations::kFp32;
+  int weight_group = 128;  // kInt4Group: input channels per scale
+  KvCache kv = KvCache::kFp32;
+
+  bool IsFp32() const {
+    return weights == Weights::kFp32 && activations == Activations::kFp32 && kv == KvCache::kFp32;
+  }
+  std::string WeightsText() const;
+  std::string ActivationsText() const;
+  std::string KvText() const;
+};
+
+// One configuration string. Errors (InvalidArgument) name it and list the valid names.
+absl::StatusOr<QuantEvalSpec> ParseQuantConfig(absl::string_view name);
+// A comma-separated list; duplicates are an error.
+absl::StatusOr<std::vector<QuantEvalSpec>> ParseQuantConfigs(absl::string_view names);
+// The valid bases and parts, for usage messages.
+std::string ValidQuantConfigHelp();
+
+struct QuantEvalOptions {
+  // Int8 products through quant::ReferenceInt8Gemm (exact int32 loops) instead of oneDNN: the
+  // oracle the oneDNN path must equal bit for bit.
+  bool reference_int8_gemm = false;
+};
+
+struct QuantForwardResult {
+  model::FloatMatrix logits;                   // [T x vocab]
+  std::vector<model::FloatMatrix> residuals;   // per layer: the block output [T x d_model]
+  std::vector<v1::LinearInputStats> linear_inputs;  // w8a8*: one per linear product run
+  std::string gemm;                            // int8 GEMM implementation, when any ran
+};
+
+// The forward pass of `t` on `ids` under `spec` (fp32: equal to Transformer::Forward's logits).
+absl::StatusOr<QuantForwardResult> QuantizedForward(const model::Transformer& t,
+                                                    const std::vector<int32_t>& ids,
+                                                    const QuantEvalSpec& spec,
+                                                    const QuantEvalOptions& options = {});
+
+// fp32 once per sequence, then every configuration; the metrics summed over every predicted
+// position of every sequence. Errors: empty input, sequences shorter than 2 tokens, the model's.
+absl::StatusOr<v1::QuantEvalReport> EvaluateQuantConfigs(
+    const model::Transformer& t, const std::vector<std::vector<int32_t>>& sequences,
+    const std::vector<QuantEvalSpec>& configs, const QuantEvalOptions& options = {});
+
+// Per-position comparison of two logit rows: KL(p || q) in nats with p = softmax(ref),
+// q = softmax(got), in double.
+double KlDivergence(const float* ref_logits, const float* got_logits, int64_t vocab);
+
+}  // namespace sinkscope::analysis
+
+#endif  // SINKSCOPE_ANALYSIS_QUANT_EVAL_H_

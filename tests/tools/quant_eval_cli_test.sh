@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# quant_eval from the command line: every configuration on a tiny checkpoint (report in all
+# formats, text summary sorted by KL, HTML), exit 2 on usage errors (an unknown configuration is
+# named and the valid ones listed), exit 1 naming the file on malformed inputs, and no output
+# file after a failure.
+set -uo pipefail
+make_tiny="$1"; qe="$2"
+t="$TEST_TMPDIR"
+fail() { echo "FAIL: $*"; exit 1; }
+expect_code() {
+  local want="$1"; shift
+  "$@" >"$t/out.txt" 2>"$t/err.txt"
+  local got=$?
+  [ "$got" -eq "$want" ] || { cat "$t/out.txt" "$t/err.txt"; fail "'$*' exited $got, want $want"; }
+}
+"$make_tiny" "$t/tiny" "$t/ids.txt" || fail "fixture"
+all=fp32,w8a8,w8a8_tensor,kv8,kv4,w4a16_g128,fp8,kvfp8,mxfp4,w8a8_kv8,w8a8_tensor_kv4
+expect_code 0 "$qe" --checkpoint="$t/tiny" --tokens="$t/ids.txt,$t/ids.txt" --configs="$all" \
+  --json="$t/q.json" --out="$t/q.pb" --textproto="$t/q.txtpb" --html="$t/q.html"
+cp "$t/out.txt" "$t/run.txt"
+for f in q.json q.pb q.txtpb q.html; do [ -s "$t/$f" ] || fail "no $f"; done
+grep -q '"quant_eval_report"' "$t/q.json" || fail "json body"
+grep -q '"mean_kl"' "$t/q.json" || fail "json mean_kl"
+grep -q 'data-chart="quant-eval-kl"' "$t/q.html" || fail "html KL chart"
+# The summary: one line per configuration, fp32 first (KL 0), sorted by KL.
+[ "$(grep -cE '^(fp32|w8a8|w8a8_tensor|kv8|kv4|w4a16_g128|fp8|kvfp8|mxfp4|w8a8_kv8|w8a8_tensor_kv4) ' "$t/run.txt")" -eq 11 ] \
+  || { cat "$t/run.txt"; fail "summary lines"; }
+first=$(grep -m1 -E '^(fp32|w8a8|kv|fp8|mxfp4|w4a16)' "$t/run.txt" | awk '{print $1}')
+[ "$first" = fp32 ] || fail "fp32 is not first (KL 0): $first"
+awk '/^config /{on=1; next} on && NF>=5 {print $4}' "$t/run.txt" >"$t/kl.txt"
+sort -g -c "$t/kl.txt" || fail "summary not sorted by KL"
+
+# Usage errors: exit 2, nothing written.
+expect_code 2 "$qe"
+expect_code 2 "$qe" --checkpoint="$t/tiny"
+expect_code 2 "$qe" --checkpoint="$t/tiny" --tokens="$t/ids.txt" --configs=w8a8,w9a9 --out="$t/u.pb"
+grep -q "w9a9" "$t/err.txt" || fail "unknown configuration not named"
+grep -q "valid: fp32, w8a8" "$t/err.txt" || fail "valid configurations not listed"
+expect_code 2 "$qe" --checkpoint="$t/tiny" --tokens="$t/ids.txt" --configs=fp32,fp32
+[ ! -e "$t/u.pb" ] || fail "output after a usage error"
+# Errors: exit 1 naming the file.
+expect_code 1 "$qe" --checkpoint="$t/missing" --tokens="$t/ids.txt" --out="$t/x.pb"
+[ ! -e "$t/x.pb" ] || fail "partial output after a failure"
+printf '1 2 three' >"$t/bad.txt"
+expect_code 1 "$qe" --checkpoint="$t/tiny" --tokens="$t/bad.txt" --out="$t/y.pb"
+grep -q "bad.txt" "$t/err.txt" || fail "error does not name the token file"
+printf '1 2 99999' >"$t/range.txt"
+expect_code 1 "$qe" --checkpoint="$t/tiny" --tokens="$t/range.txt" --out="$t/y.pb"
+grep -q "range.txt" "$t/err.txt" || fail "out-of-vocabulary error does not name the file"
+[ ! -e "$t/y.pb" ] || fail "partial output after a failure"
+d="$t/bad_ckpt"; mkdir -p "$d"; cp "$t/tiny/config.json" "$d/"
+head -c 6 "$t/tiny/model.safetensors" >"$d/model.safetensors"
+expect_code 1 "$qe" --checkpoint="$d" --tokens="$t/ids.txt" --json="$t/z.json"
+grep -q "model.safetensors" "$t/err.txt" || fail "error does not name the checkpoint file"
+[ ! -e "$t/z.json" ] || fail "partial output after a failure"
+echo "quant_eval CLI: ok"

@@ -1,0 +1,123 @@
+// quant_eval: what a quantization configuration costs a checkpoint end to end. Runs the fp32
+// forward pass and each configuration on every token file and reports, per configuration, the
+// mean KL(p_fp32 || p_config), NLL and its change, top-1 agreement and the per-layer SQNR of the
+// residual stream (analysis/quant_eval.h), sorted by KL in the text summary.
+//
+// Usage: quant_eval --checkpoint=DIR --tokens=F1[,F2...] --configs=fp32,w8a8,kv4,...
+//                   [--max_tokens=N] [--reference_int8] [--out=F.pb] [--json=F.json]
+//                   [--textproto=F.txtpb] [--html=F.html]
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "analysis/activation_scan.h"
+#include "analysis/quant_eval.h"
+#include "base/atomic_file.h"
+#include "base/cli.h"
+#include "report/html_report.h"
+#include "report/provenance.h"
+#include "report/report_flags.h"
+#include "report/report_io.h"
+#include "report/report_text.h"
+
+ABSL_FLAG(std::string, checkpoint, "", "checkpoint directory (config.json + safetensors)");
+ABSL_FLAG(std::string, tokens, "",
+          "token-id files (integers separated by whitespace or commas), comma-separated: one "
+          "sequence each");
+ABSL_FLAG(std::string, configs, "fp32,w8a8,w8a8_tensor,kv8,kv4,w4a16_g128,fp8,kvfp8,mxfp4",
+          "comma-separated quantization configurations (see --helpfull or the README)");
+ABSL_FLAG(int, max_tokens, 2048, "use at most this many ids of each file");
+ABSL_FLAG(bool, reference_int8, false,
+          "int8 products through the exact integer reference GEMM instead of oneDNN (slow; the "
+          "results are bit-identical)");
+ABSL_FLAG(std::string, html, "", "also write the report as a self-contained HTML page");
+
+namespace sa = sinkscope::analysis;
+
+int main(int argc, char** argv) {
+  constexpr char kTool[] = "quant_eval";
+  absl::SetProgramUsageMessage(
+      "quant_eval --checkpoint=DIR --tokens=F1[,F2...] --configs=fp32,w8a8,kv4,... "
+      "[--max_tokens=N] [--out=F.pb] [--json=F.json] [--textproto=F.txtpb] [--html=F.html]");
+  absl::ParseCommandLine(argc, argv);
+  const std::string checkpoint = absl::GetFlag(FLAGS_checkpoint);
+  const std::string tokens = absl::GetFlag(FLAGS_tokens);
+  if (checkpoint.empty()) return sa::UsageError(kTool, "--checkpoint is required");
+  if (tokens.empty()) return sa::UsageError(kTool, "--tokens is required");
+  const int max_tokens = absl::GetFlag(FLAGS_max_tokens);
+  if (max_tokens < 2) return sa::UsageError(kTool, "--max_tokens must be >= 2");
+  absl::StatusOr<std::vector<sa::QuantEvalSpec>> specs =
+      sa::ParseQuantConfigs(absl::GetFlag(FLAGS_configs));
+  if (!specs.ok()) return sa::UsageError(kTool, specs.status().message());
+  const std::vector<std::string> files = absl::StrSplit(tokens, ',', absl::SkipEmpty());
+  const sa::ReportOutputs outputs = sa::ReportOutputsFromFlags();
+  if (absl::Status st = sa::CheckReportOutputs(outputs); !st.ok()) return sa::Fail(kTool, st);
+  const std::string html = absl::GetFlag(FLAGS_html);
+  if (!html.empty()) {
+    if (absl::Status st = sinkscope::model::CheckWritable(html); !st.ok()) {
+      return sa::Fail(kTool, st);
+    }
+  }
+
+  absl::StatusOr<sa::ActivationScanInput> model = sa::OpenModel(checkpoint);
+  if (!model.ok()) return sa::Fail(kTool, model.status());
+  std::vector<std::vector<int32_t>> sequences;
+  for (const std::string& f : files) {
+    absl::StatusOr<std::vector<int32_t>> ids = sa::ReadTokenIds(f);
+    if (!ids.ok()) return sa::Fail(kTool, ids.status());
+    if (static_cast<int>(ids->size()) > max_tokens) ids->resize(max_tokens);
+    const int64_t vocab = model->transformer->config().vocab_size;
+    for (size_t i = 0; i < ids->size(); ++i) {
+      if ((*ids)[i] < 0 || (*ids)[i] >= vocab) {
+        return sa::Fail(kTool, absl::InvalidArgumentError(absl::StrCat(
+                                   f, ": token ", i, " is ", (*ids)[i], ", outside the vocabulary [0, ",
+                                   vocab, ")")));
+      }
+    }
+    if (ids->size() < 2) {
+      return sa::Fail(kTool, absl::InvalidArgumentError(
+                                 absl::StrCat(f, ": ", ids->size(), " tokens; at least 2 needed")));
+    }
+    sequences.push_back(*std::move(ids));
+  }
+  std::cerr << kTool << ": " << sequences.size() << " token file(s) x " << specs->size()
+            << " configuration(s) through " << model->transformer->config().num_layers
+            << " layers\n";
+  sa::QuantEvalOptions options;
+  options.reference_int8_gemm = absl::GetFlag(FLAGS_reference_int8);
+  absl::StatusOr<sinkscope::v1::QuantEvalReport> r =
+      sa::EvaluateQuantConfigs(*model->transformer, sequences, *specs, options);
+  if (!r.ok()) return sa::Fail(kTool, r.status());
+  r->set_checkpoint(checkpoint);
+  for (const std::string& f : files) r->add_token_files(f);
+  sinkscope::v1::Report report;
+  *report.mutable_quant_eval_report() = *std::move(r);
+  *report.mutable_provenance() = sa::MakeProvenance(
+      kTool, argc, argv,
+      {{"checkpoint", checkpoint},
+       {"tokens", tokens},
+       {"configs", absl::GetFlag(FLAGS_configs)},
+       {"max_tokens", absl::StrCat(max_tokens)},
+       {"model", model->transformer->config().ToString()}});
+  for (const auto& c : report.quant_eval_report().configs()) {
+    if (c.gemm().empty()) continue;
+    const std::vector<std::string> parts = absl::StrSplit(c.gemm(), absl::MaxSplits(' ', 1));
+    report.mutable_provenance()->set_int8_gemm_impl(parts[0]);
+    if (parts.size() > 1) report.mutable_provenance()->set_int8_mitigation(parts[1]);
+  }
+  std::cout << sa::DescribeReport(report);
+  if (absl::Status st = sa::WriteReport(report, outputs); !st.ok()) return sa::Fail(kTool, st);
+  if (!html.empty()) {
+    if (absl::Status st =
+            sinkscope::model::WriteFileAtomically(html, sa::RenderHtmlReport(report));
+        !st.ok()) {
+      return sa::Fail(kTool, st);
+    }
+  }
+  return 0;
+}
