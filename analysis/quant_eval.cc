@@ -409,6 +409,36 @@ absl::StatusOr<std::vector<QuantEvalSpec>> ParseQuantConfigs(absl::string_view n
   return out;
 }
 
+void MergeLinearInputStats(const v1::LinearInputStats& in, v1::LinearInputStats* into) {
+  // Shares are averages over units: weighted by elements (the token count's proxy).
+  const double w0 = static_cast<double>(into->elements()), w1 = static_cast<double>(in.elements());
+  if (w0 + w1 > 0) {
+    into->set_top1_scale_share((into->top1_scale_share() * w0 + in.top1_scale_share() * w1) /
+                               (w0 + w1));
+  }
+  into->set_elements(into->elements() + in.elements());
+  into->set_clipped(into->clipped() + in.clipped());
+  if (in.abs_max() > into->abs_max()) {
+    into->set_abs_max(in.abs_max());
+    into->set_top1_channel(in.top1_channel());
+  }
+}
+
+void FinishQuantEvalMeans(v1::QuantEvalReport* r) {
+  const double n = static_cast<double>(std::max<int64_t>(1, r->num_predicted()));
+  r->set_fp32_mean_nll(r->fp32_sum_nll() / n);
+  for (v1::QuantEvalConfig& c : *r->mutable_configs()) {
+    c.set_num_predicted(r->num_predicted());
+    c.set_mean_nll(c.sum_nll() / n);
+    c.set_delta_nll(c.mean_nll() - r->fp32_mean_nll());
+    c.set_mean_kl(c.sum_kl() / n);
+    c.set_top1_agreement(static_cast<double>(c.top1_matches()) / n);
+    for (v1::QuantEvalLayer& l : *c.mutable_layers()) {
+      l.set_residual_sqnr_db(SqnrDb(l.signal(), l.noise()));
+    }
+  }
+}
+
 double KlDivergence(const float* ref, const float* got, int64_t vocab) {
   const double lr = LogSumExp(ref, vocab), lg = LogSumExp(got, vocab);
   double kl = 0.0;
@@ -523,23 +553,13 @@ absl::StatusOr<v1::QuantEvalReport> EvaluateQuantConfigs(
       }
       for (v1::LinearInputStats& s : got->linear_inputs) {
         auto [it, fresh] = a.inputs.try_emplace({s.layer(), s.name(), s.expert()}, s);
-        if (fresh) continue;
-        v1::LinearInputStats& m = it->second;
-        // Shares are averages over units: weight by elements (the token count's proxy).
-        const double w0 = static_cast<double>(m.elements()), w1 = static_cast<double>(s.elements());
-        m.set_top1_scale_share((m.top1_scale_share() * w0 + s.top1_scale_share() * w1) / (w0 + w1));
-        m.set_elements(m.elements() + s.elements());
-        m.set_clipped(m.clipped() + s.clipped());
-        if (s.abs_max() > m.abs_max()) {
-          m.set_abs_max(s.abs_max());
-          m.set_top1_channel(s.top1_channel());
-        }
+        if (!fresh) MergeLinearInputStats(s, &it->second);
       }
       if (!got->gemm.empty()) a.gemm = got->gemm;
     }
   }
   report.set_num_predicted(predicted);
-  report.set_fp32_mean_nll(fp32_nll / static_cast<double>(predicted));
+  report.set_fp32_sum_nll(fp32_nll);
   for (const std::vector<int32_t>& ids : sequences) report.add_tokens_per_file(ids.size());
   for (size_t c = 0; c < configs.size(); ++c) {
     const Accumulator& a = acc[c];
@@ -548,14 +568,9 @@ absl::StatusOr<v1::QuantEvalReport> EvaluateQuantConfigs(
     out->set_weights(configs[c].WeightsText());
     out->set_activations(configs[c].ActivationsText());
     out->set_kv_cache(configs[c].KvText());
-    out->set_num_predicted(predicted);
     out->set_sum_nll(a.sum_nll);
     out->set_sum_kl(configs[c].IsFp32() ? 0.0 : a.sum_kl);
     out->set_top1_matches(a.matches);
-    out->set_mean_nll(a.sum_nll / static_cast<double>(predicted));
-    out->set_delta_nll(out->mean_nll() - report.fp32_mean_nll());
-    out->set_mean_kl(out->sum_kl() / static_cast<double>(predicted));
-    out->set_top1_agreement(static_cast<double>(a.matches) / static_cast<double>(predicted));
     out->set_seconds(a.seconds);
     out->set_gemm(a.gemm);
     for (int l = 0; l < L; ++l) {
@@ -563,10 +578,10 @@ absl::StatusOr<v1::QuantEvalReport> EvaluateQuantConfigs(
       ly->set_layer(l);
       ly->set_signal(a.signal[l]);
       ly->set_noise(a.noise[l]);
-      ly->set_residual_sqnr_db(SqnrDb(a.signal[l], a.noise[l]));
     }
     for (const auto& [key, s] : a.inputs) *out->add_linear_inputs() = s;
   }
+  FinishQuantEvalMeans(&report);
   return report;
 }
 

@@ -93,6 +93,13 @@ absl::StatusOr<v1::QuantEvalReport> EvaluateQuantConfigs(
     const model::Transformer& t, const std::vector<std::vector<int32_t>>& sequences,
     const std::vector<QuantEvalSpec>& configs, const QuantEvalOptions& options = {});
 
+// Adds one run's statistics of a linear input into another's (same layer, name and expert).
+void MergeLinearInputStats(const v1::LinearInputStats& in, v1::LinearInputStats* into);
+
+// Recomputes every mean (NLL, delta NLL, KL, top-1, per-layer SQNR) from the sums and counts:
+// what a merge of token-file shards calls after adding them up.
+void FinishQuantEvalMeans(v1::QuantEvalReport* report);
+
 // Per-position comparison of two logit rows: KL(p || q) in nats with p = softmax(ref),
 // q = softmax(got), in double.
 double KlDivergence(const float* ref_logits, const float* got_logits, int64_t vocab);

@@ -4,8 +4,10 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "analysis/quant_eval.h"
 #include "analysis/sink_metrics.h"
 #include "analysis/tensor_summary.h"
 #include "analysis/weight_scan.h"
@@ -148,6 +150,62 @@ absl::StatusOr<sinkscope::v1::Summary> MergeSummaries(
   return acc->ToProto();
 }
 
+namespace {
+
+// quant_eval shards (token files): same checkpoint, layers and configurations in the same order;
+// sums add, then every mean is recomputed from them.
+absl::StatusOr<v1::QuantEvalReport> MergeQuantEval(const std::vector<const v1::QuantEvalReport*>& in) {
+  v1::QuantEvalReport out = *in[0];
+  for (size_t i = 1; i < in.size(); ++i) {
+    const v1::QuantEvalReport& r = *in[i];
+    if (r.checkpoint() != out.checkpoint() || r.num_layers() != out.num_layers() ||
+        r.configs_size() != out.configs_size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "quant_eval shard ", i, " is of another run (checkpoint '", r.checkpoint(), "', ",
+          r.num_layers(), " layers, ", r.configs_size(), " configurations; shard 0: '",
+          out.checkpoint(), "', ", out.num_layers(), ", ", out.configs_size(), ")"));
+    }
+    for (const std::string& f : r.token_files()) out.add_token_files(f);
+    for (int64_t n : r.tokens_per_file()) out.add_tokens_per_file(n);
+    out.set_num_predicted(out.num_predicted() + r.num_predicted());
+    out.set_fp32_sum_nll(out.fp32_sum_nll() + r.fp32_sum_nll());
+    for (int c = 0; c < r.configs_size(); ++c) {
+      const v1::QuantEvalConfig& a = r.configs(c);
+      v1::QuantEvalConfig* m = out.mutable_configs(c);
+      if (a.name() != m->name() || a.layers_size() != m->layers_size()) {
+        return absl::InvalidArgumentError(absl::StrCat("quant_eval shard ", i, ": configuration ", c,
+                                                       " is '", a.name(), "', shard 0 has '",
+                                                       m->name(), "'"));
+      }
+      m->set_sum_nll(m->sum_nll() + a.sum_nll());
+      m->set_sum_kl(m->sum_kl() + a.sum_kl());
+      m->set_top1_matches(m->top1_matches() + a.top1_matches());
+      m->set_seconds(m->seconds() + a.seconds());
+      for (int l = 0; l < a.layers_size(); ++l) {
+        v1::QuantEvalLayer* ml = m->mutable_layers(l);
+        ml->set_signal(ml->signal() + a.layers(l).signal());
+        ml->set_noise(ml->noise() + a.layers(l).noise());
+      }
+      std::map<std::tuple<int, std::string, int>, v1::LinearInputStats*> by_key;
+      for (v1::LinearInputStats& s : *m->mutable_linear_inputs()) {
+        by_key[{s.layer(), s.name(), s.expert()}] = &s;
+      }
+      for (const v1::LinearInputStats& s : a.linear_inputs()) {
+        auto it = by_key.find({s.layer(), s.name(), s.expert()});
+        if (it == by_key.end()) {
+          *m->add_linear_inputs() = s;  // (an expert no token of shard 0 reached)
+        } else {
+          MergeLinearInputStats(s, it->second);
+        }
+      }
+    }
+  }
+  FinishQuantEvalMeans(&out);
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<Report> MergeReports(const std::vector<Report>& reports) {
   if (reports.empty()) return absl::InvalidArgumentError("no reports to merge");
   const Report::BodyCase kind = reports[0].body_case();
@@ -174,8 +232,16 @@ absl::StatusOr<Report> MergeReports(const std::vector<Report>& reports) {
     *out.mutable_activation_report() = *std::move(a);
     return out;
   }
+  if (kind == Report::kQuantEvalReport) {
+    std::vector<const v1::QuantEvalReport*> in;
+    for (const Report& r : reports) in.push_back(&r.quant_eval_report());
+    absl::StatusOr<v1::QuantEvalReport> q = MergeQuantEval(in);
+    if (!q.ok()) return q.status();
+    *out.mutable_quant_eval_report() = *std::move(q);
+    return out;
+  }
   return absl::InvalidArgumentError(
-      "only weight and activation reports can be merged (scans over shards)");
+      "only weight, activation and quant_eval reports can be merged (scans over shards)");
 }
 
 }  // namespace sinkscope::analysis

@@ -4,7 +4,7 @@
 // residual stream (analysis/quant_eval.h), sorted by KL in the text summary.
 //
 // Usage: quant_eval --checkpoint=DIR --tokens=F1[,F2...] --configs=fp32,w8a8,kv4,...
-//                   [--max_tokens=N] [--reference_int8] [--out=F.pb] [--json=F.json]
+//                   [--max_tokens=N] [--shard=i/n] [--reference_int8] [--out=F.pb] [--json=F.json]
 //                   [--textproto=F.txtpb] [--html=F.html]
 #include <iostream>
 #include <string>
@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "analysis/activation_scan.h"
 #include "analysis/quant_eval.h"
+#include "analysis/weight_scan.h"
 #include "base/atomic_file.h"
 #include "base/cli.h"
 #include "report/html_report.h"
@@ -32,6 +33,9 @@ ABSL_FLAG(std::string, tokens, "",
 ABSL_FLAG(std::string, configs, "fp32,w8a8,w8a8_tensor,kv8,kv4,w4a16_g128,fp8,kvfp8,mxfp4",
           "comma-separated quantization configurations (see --helpfull or the README)");
 ABSL_FLAG(int, max_tokens, 2048, "use at most this many ids of each file");
+ABSL_FLAG(std::string, shard, "",
+          "evaluate every n-th token file starting at i: i/n (report_merge joins the shards "
+          "exactly: sums, not means)");
 ABSL_FLAG(bool, reference_int8, false,
           "int8 products through the exact integer reference GEMM instead of oneDNN (slow; the "
           "results are bit-identical)");
@@ -54,7 +58,19 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::vector<sa::QuantEvalSpec>> specs =
       sa::ParseQuantConfigs(absl::GetFlag(FLAGS_configs));
   if (!specs.ok()) return sa::UsageError(kTool, specs.status().message());
-  const std::vector<std::string> files = absl::StrSplit(tokens, ',', absl::SkipEmpty());
+  int shard_index = 0, shard_count = 1;
+  if (!absl::GetFlag(FLAGS_shard).empty()) {
+    if (absl::Status st = sa::ParseShard(absl::GetFlag(FLAGS_shard), &shard_index, &shard_count);
+        !st.ok()) {
+      return sa::UsageError(kTool, st.message());
+    }
+  }
+  std::vector<std::string> files;
+  {
+    const std::vector<std::string> all = absl::StrSplit(tokens, ',', absl::SkipEmpty());
+    for (size_t i = shard_index; i < all.size(); i += shard_count) files.push_back(all[i]);
+  }
+  if (files.empty()) return sa::UsageError(kTool, "the shard holds no token file");
   const sa::ReportOutputs outputs = sa::ReportOutputsFromFlags();
   if (absl::Status st = sa::CheckReportOutputs(outputs); !st.ok()) return sa::Fail(kTool, st);
   const std::string html = absl::GetFlag(FLAGS_html);
@@ -103,6 +119,7 @@ int main(int argc, char** argv) {
        {"tokens", tokens},
        {"configs", absl::GetFlag(FLAGS_configs)},
        {"max_tokens", absl::StrCat(max_tokens)},
+       {"shard", absl::GetFlag(FLAGS_shard)},
        {"model", model->transformer->config().ToString()}});
   for (const auto& c : report.quant_eval_report().configs()) {
     if (c.gemm().empty()) continue;

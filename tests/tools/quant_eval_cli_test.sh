@@ -4,7 +4,7 @@
 # named and the valid ones listed), exit 1 naming the file on malformed inputs, and no output
 # file after a failure.
 set -uo pipefail
-make_tiny="$1"; qe="$2"
+make_tiny="$1"; qe="$2"; merge="$3"
 t="$TEST_TMPDIR"
 fail() { echo "FAIL: $*"; exit 1; }
 expect_code() {
@@ -29,6 +29,33 @@ first=$(grep -m1 -E '^(fp32|w8a8|kv|fp8|mxfp4|w4a16)' "$t/run.txt" | awk '{print
 [ "$first" = fp32 ] || fail "fp32 is not first (KL 0): $first"
 awk '/^config /{on=1; next} on && NF>=5 {print $4}' "$t/run.txt" >"$t/kl.txt"
 sort -g -c "$t/kl.txt" || fail "summary not sorted by KL"
+
+# Shards: two token files, one per shard, merged by report_merge equal the whole run (sums).
+printf '3 1 4 1 5 9 2 6 5 3 5 8 9 7 9 3 2 3 8 4' >"$t/ids2.txt"
+cfg=fp32,w8a8_tensor,kv4
+expect_code 0 "$qe" --checkpoint="$t/tiny" --tokens="$t/ids.txt,$t/ids2.txt" --configs=$cfg --json="$t/whole.json"
+for i in 0 1; do
+  expect_code 0 "$qe" --checkpoint="$t/tiny" --tokens="$t/ids.txt,$t/ids2.txt" --configs=$cfg \
+    --shard=$i/2 --out="$t/s$i.pb"
+done
+expect_code 0 "$merge" "$t/s0.pb" "$t/s1.pb" --json="$t/merged.json"
+python3 - "$t/whole.json" "$t/merged.json" <<'PY' || fail "merged shards differ from the whole run"
+import json, sys
+a = json.load(open(sys.argv[1]))["quant_eval_report"]
+b = json.load(open(sys.argv[2]))["quant_eval_report"]
+assert a["num_predicted"] == b["num_predicted"], (a["num_predicted"], b["num_predicted"])
+def close(x, y): return x == y or abs(x - y) <= 1e-12 * max(abs(x), abs(y))
+assert close(a["fp32_mean_nll"], b["fp32_mean_nll"])
+for ca, cb in zip(a["configs"], b["configs"]):
+    assert ca["name"] == cb["name"]
+    for k in ("mean_nll", "mean_kl", "top1_agreement", "delta_nll"):
+        assert close(ca[k], cb[k]), (ca["name"], k, ca[k], cb[k])
+    for la, lb in zip(ca["layers"], cb["layers"]):
+        if la["residual_sqnr_db"] != "Infinity":
+            assert close(la["residual_sqnr_db"], lb["residual_sqnr_db"]), (la, lb)
+print("merged == whole")
+PY
+expect_code 2 "$qe" --checkpoint="$t/tiny" --tokens="$t/ids.txt" --shard=2/2
 
 # Usage errors: exit 2, nothing written.
 expect_code 2 "$qe"
