@@ -221,45 +221,176 @@ void RefKv(Mat* m, int kv_heads, int d, RefConfig::Kv kv) {
   }
 }
 
-Mat RefLlama(const ModelConfig& c, const MemoryCheckpoint& ck, const std::vector<int32_t>& ids,
-             const RefConfig& rc) {
-  const int H = c.num_heads, KVH = c.num_kv_heads, D = c.head_dim;
-  const Mat emb = ck.Matrix("model.embed_tokens.weight");
+Mat Transpose(const Mat& m) {
+  Mat t(m[0].size(), std::vector<double>(m.size()));
+  for (size_t r = 0; r < m.size(); ++r)
+    for (size_t c = 0; c < m[r].size(); ++c) t[c][r] = m[r][c];
+  return t;
+}
+
+void AddBias(Mat* y, const std::vector<double>& b, size_t offset = 0) {
+  for (auto& row : *y)
+    for (size_t i = 0; i < row.size(); ++i) row[i] += b[offset + i];
+}
+
+Mat LayerNorm(const Mat& x, const std::vector<double>& g, const std::vector<double>& b,
+              double eps) {
+  Mat y = x;
+  for (size_t t = 0; t < x.size(); ++t) {
+    double mean = 0.0, var = 0.0;
+    for (double v : x[t]) mean += v;
+    mean /= x[t].size();
+    for (double v : x[t]) var += (v - mean) * (v - mean);
+    const double inv = 1.0 / std::sqrt(var / x[t].size() + eps);
+    for (size_t i = 0; i < x[t].size(); ++i) y[t][i] = (x[t][i] - mean) * inv * g[i] + b[i];
+  }
+  return y;
+}
+
+// Causal attention with GQA, an optional sink logit per head and a sliding window (0: none).
+Mat Attend(const Mat& q, const Mat& k, const Mat& v, int H, int KVH, int D, int window,
+           const std::vector<double>* sinks) {
+  const size_t T = q.size();
+  Mat heads(T, std::vector<double>(H * D, 0.0));
+  for (int hh = 0; hh < H; ++hh) {
+    const int g = hh / (H / KVH);
+    for (size_t t = 0; t < T; ++t) {
+      std::vector<double> z(t + 1, -INFINITY);
+      double mx = sinks != nullptr ? (*sinks)[hh] : -INFINITY;
+      for (size_t j = 0; j <= t; ++j) {
+        if (window > 0 && t - j >= static_cast<size_t>(window)) continue;
+        double s = 0.0;
+        for (int i = 0; i < D; ++i) s += q[t][hh * D + i] * k[j][g * D + i];
+        z[j] = s / std::sqrt(static_cast<double>(D));
+        mx = std::max(mx, z[j]);
+      }
+      double den = sinks != nullptr ? std::exp((*sinks)[hh] - mx) : 0.0;
+      for (double& zj : z) den += (zj = std::exp(zj - mx));
+      for (size_t j = 0; j <= t; ++j)
+        for (int i = 0; i < D; ++i) heads[t][hh * D + i] += z[j] / den * v[j][g * D + i];
+    }
+  }
+  return heads;
+}
+
+void AddInPlace(Mat* h, const Mat& o) {
+  for (size_t t = 0; t < h->size(); ++t)
+    for (size_t i = 0; i < (*h)[t].size(); ++i) (*h)[t][i] += o[t][i];
+}
+
+// gpt_oss MoE: fp32 router (top-k, softmax over the k), each expert's linears quantized on the
+// rows routed to it (as one matrix: per-tensor scales see exactly those rows), clamped SwiGLU.
+Mat RefMoe(const ModelConfig& c, const MemoryCheckpoint& ck, const std::string& p, const Mat& x,
+           const RefConfig& rc) {
+  const int E = c.num_experts, K = c.experts_per_token, f = c.intermediate_size;
+  const double limit = c.swiglu_limit, alpha = c.swiglu_alpha;
+  Mat r = RefLinear(x, ck.Matrix(p + "mlp.router.weight"), RefConfig{});
+  AddBias(&r, ck.Values(p + "mlp.router.bias"));
+  const std::vector<double> bgu = ck.Values(p + "mlp.experts.gate_up_proj_bias");
+  const std::vector<double> bd = ck.Values(p + "mlp.experts.down_proj_bias");
+  std::vector<std::vector<std::pair<size_t, double>>> routed(E);
+  for (size_t t = 0; t < x.size(); ++t) {
+    std::vector<int> idx(E);
+    for (int e = 0; e < E; ++e) idx[e] = e;
+    std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return r[t][a] > r[t][b]; });
+    double den = 0.0;
+    for (int j = 0; j < K; ++j) den += std::exp(r[t][idx[j]]);
+    for (int j = 0; j < K; ++j) routed[idx[j]].emplace_back(t, std::exp(r[t][idx[j]]) / den);
+  }
+  Mat y(x.size(), std::vector<double>(c.hidden_size, 0.0));
+  for (int e = 0; e < E; ++e) {
+    if (routed[e].empty()) continue;
+    Mat xe;
+    for (const auto& [t, w] : routed[e]) xe.push_back(x[t]);
+    Mat gu = RefLinear(xe, Transpose(ck.Matrix(p + "mlp.experts.gate_up_proj", e)), rc);
+    AddBias(&gu, bgu, static_cast<size_t>(e) * 2 * f);
+    Mat act(xe.size(), std::vector<double>(f));
+    for (size_t i = 0; i < xe.size(); ++i)
+      for (int j = 0; j < f; ++j) {
+        const double g = std::min(gu[i][2 * j], limit);
+        const double u = std::clamp(gu[i][2 * j + 1], -limit, limit);
+        act[i][j] = (u + 1.0) * g / (1.0 + std::exp(-alpha * g));
+      }
+    Mat o = RefLinear(act, Transpose(ck.Matrix(p + "mlp.experts.down_proj", e)), rc);
+    AddBias(&o, bd, static_cast<size_t>(e) * c.hidden_size);
+    for (size_t i = 0; i < xe.size(); ++i)
+      for (int j = 0; j < c.hidden_size; ++j) y[routed[e][i].first][j] += routed[e][i].second * o[i][j];
+  }
+  return y;
+}
+
+// The whole model (llama, gpt2, gpt_oss; no RoPE scaling) with linears and K/V quantized.
+Mat RefForward(const ModelConfig& c, const MemoryCheckpoint& ck, const std::vector<int32_t>& ids,
+               const RefConfig& rc) {
+  const int H = c.num_heads, KVH = c.num_kv_heads, D = c.head_dim, d = c.hidden_size;
+  const bool gpt2 = c.family == model::ModelFamily::kGpt2;
+  const bool oss = c.family == model::ModelFamily::kGptOss;
+  const Mat emb = ck.Matrix(gpt2 ? "wte.weight" : "model.embed_tokens.weight");
   Mat h;
   for (int32_t id : ids) h.push_back(emb[id]);
+  if (gpt2) AddInPlace(&h, [&] {
+    Mat pos = ck.Matrix("wpe.weight");
+    pos.resize(h.size());
+    return pos;
+  }());
   const size_t T = ids.size();
   for (int l = 0; l < c.num_layers; ++l) {
+    Mat q, k, v, heads, x2;
+    if (gpt2) {
+      const std::string p = absl::StrCat("h.", l, ".");
+      const Mat x = LayerNorm(h, ck.Values(p + "ln_1.weight"), ck.Values(p + "ln_1.bias"), c.norm_eps);
+      const Mat w = Transpose(ck.Matrix(p + "attn.c_attn.weight"));  // [3d][d]
+      const std::vector<double> b = ck.Values(p + "attn.c_attn.bias");
+      Mat parts[3];
+      for (int i = 0; i < 3; ++i) {
+        parts[i] = RefLinear(x, Mat(w.begin() + i * d, w.begin() + (i + 1) * d), rc);
+        AddBias(&parts[i], b, static_cast<size_t>(i) * d);
+      }
+      q = parts[0];
+      k = parts[1];
+      v = parts[2];
+      RefKv(&k, KVH, D, rc.kv);
+      RefKv(&v, KVH, D, rc.kv);
+      heads = Attend(q, k, v, H, KVH, D, 0, nullptr);
+      Mat o = RefLinear(heads, Transpose(ck.Matrix(p + "attn.c_proj.weight")), rc);
+      AddBias(&o, ck.Values(p + "attn.c_proj.bias"));
+      AddInPlace(&h, o);
+      x2 = LayerNorm(h, ck.Values(p + "ln_2.weight"), ck.Values(p + "ln_2.bias"), c.norm_eps);
+      Mat fc = RefLinear(x2, Transpose(ck.Matrix(p + "mlp.c_fc.weight")), rc);
+      AddBias(&fc, ck.Values(p + "mlp.c_fc.bias"));
+      for (auto& row : fc)
+        for (double& z : row) {
+          z = 0.5 * z * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (z + 0.044715 * z * z * z)));
+        }
+      Mat pr = RefLinear(fc, Transpose(ck.Matrix(p + "mlp.c_proj.weight")), rc);
+      AddBias(&pr, ck.Values(p + "mlp.c_proj.bias"));
+      AddInPlace(&h, pr);
+      continue;
+    }
     const std::string p = absl::StrCat("model.layers.", l, ".");
     const Mat x = RmsNorm(h, ck.Values(p + "input_layernorm.weight"), c.norm_eps);
-    Mat q = RefLinear(x, ck.Matrix(p + "self_attn.q_proj.weight"), rc);
-    Mat k = RefLinear(x, ck.Matrix(p + "self_attn.k_proj.weight"), rc);
-    Mat v = RefLinear(x, ck.Matrix(p + "self_attn.v_proj.weight"), rc);
+    q = RefLinear(x, ck.Matrix(p + "self_attn.q_proj.weight"), rc);
+    k = RefLinear(x, ck.Matrix(p + "self_attn.k_proj.weight"), rc);
+    v = RefLinear(x, ck.Matrix(p + "self_attn.v_proj.weight"), rc);
+    if (oss) {
+      AddBias(&q, ck.Values(p + "self_attn.q_proj.bias"));
+      AddBias(&k, ck.Values(p + "self_attn.k_proj.bias"));
+      AddBias(&v, ck.Values(p + "self_attn.v_proj.bias"));
+    }
     Rope(&q, H, D, c.rope_theta);
     Rope(&k, KVH, D, c.rope_theta);
     RefKv(&k, KVH, D, rc.kv);
     RefKv(&v, KVH, D, rc.kv);
-    Mat heads(T, std::vector<double>(H * D, 0.0));
-    for (int hh = 0; hh < H; ++hh) {
-      const int g = hh / (H / KVH);
-      for (size_t t = 0; t < T; ++t) {
-        std::vector<double> z(t + 1);
-        double mx = -INFINITY;
-        for (size_t j = 0; j <= t; ++j) {
-          double s = 0.0;
-          for (int i = 0; i < D; ++i) s += q[t][hh * D + i] * k[j][g * D + i];
-          z[j] = s / std::sqrt(static_cast<double>(D));
-          mx = std::max(mx, z[j]);
-        }
-        double den = 0.0;
-        for (double& zj : z) den += (zj = std::exp(zj - mx));
-        for (size_t j = 0; j <= t; ++j)
-          for (int i = 0; i < D; ++i) heads[t][hh * D + i] += z[j] / den * v[j][g * D + i];
-      }
+    const std::vector<double> sinks = oss ? ck.Values(p + "self_attn.sinks") : std::vector<double>();
+    heads = Attend(q, k, v, H, KVH, D, c.layer_windows[l], oss ? &sinks : nullptr);
+    Mat o = RefLinear(heads, ck.Matrix(p + "self_attn.o_proj.weight"), rc);
+    if (oss) AddBias(&o, ck.Values(p + "self_attn.o_proj.bias"));
+    AddInPlace(&h, o);
+    x2 = RmsNorm(h, ck.Values(p + "post_attention_layernorm.weight"), c.norm_eps);
+    if (oss) {
+      AddInPlace(&h, RefMoe(c, ck, p, x2, rc));
+      continue;
     }
-    const Mat o = RefLinear(heads, ck.Matrix(p + "self_attn.o_proj.weight"), rc);
-    for (size_t t = 0; t < T; ++t)
-      for (size_t i = 0; i < h[t].size(); ++i) h[t][i] += o[t][i];
-    const Mat x2 = RmsNorm(h, ck.Values(p + "post_attention_layernorm.weight"), c.norm_eps);
     const Mat gate = RefLinear(x2, ck.Matrix(p + "mlp.gate_proj.weight"), rc);
     const Mat up = RefLinear(x2, ck.Matrix(p + "mlp.up_proj.weight"), rc);
     Mat act = gate;
@@ -267,9 +398,11 @@ Mat RefLlama(const ModelConfig& c, const MemoryCheckpoint& ck, const std::vector
       for (size_t i = 0; i < act[t].size(); ++i) {
         act[t][i] = gate[t][i] / (1.0 + std::exp(-gate[t][i])) * up[t][i];
       }
-    const Mat down = RefLinear(act, ck.Matrix(p + "mlp.down_proj.weight"), rc);
-    for (size_t t = 0; t < T; ++t)
-      for (size_t i = 0; i < h[t].size(); ++i) h[t][i] += down[t][i];
+    AddInPlace(&h, RefLinear(act, ck.Matrix(p + "mlp.down_proj.weight"), rc));
+  }
+  if (gpt2) {
+    const Mat hf = LayerNorm(h, ck.Values("ln_f.weight"), ck.Values("ln_f.bias"), c.norm_eps);
+    return RefLinear(hf, emb, RefConfig{});
   }
   const Mat hf = RmsNorm(h, ck.Values("model.norm.weight"), c.norm_eps);
   const Mat lm = ck.Matrix(c.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight");
@@ -371,29 +504,106 @@ const char kAllConfigs[] =
     "fp32,w8a8,w8a8_tensor,kv8,kv4,w4a16_g128,w4a16_g32,fp8,kvfp8,mxfp4,w8a8_kv8,w8a8_tensor_kv4,"
     "fp8_kvfp8";
 
-TEST(QuantEvalTest, LlamaMatchesTheFloat64FakeQuantForward) {
-  const ModelConfig c = MustParse(kLlama);
+constexpr char kGpt2[] = R"({"model_type": "gpt2", "n_embd": 32, "n_layer": 2, "n_head": 4,
+  "n_positions": 40, "vocab_size": 40, "layer_norm_epsilon": 1e-5,
+  "activation_function": "gelu_new", "n_inner": null})";
+
+constexpr char kGptOss[] = R"({"model_type": "gpt_oss", "hidden_size": 32, "num_hidden_layers": 3,
+  "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8, "intermediate_size": 24,
+  "vocab_size": 40, "num_local_experts": 4, "num_experts_per_tok": 2, "rms_norm_eps": 1e-5,
+  "rope_theta": 150000, "sliding_window": 5, "swiglu_limit": 3.0, "attention_bias": true,
+  "tie_word_embeddings": false, "hidden_act": "silu", "rope_scaling": null})";
+
+void AddGpt2(const ModelConfig& c, MemoryCheckpoint* ck) {
+  const int64_t d = c.hidden_size, f = c.intermediate_size;
+  ck->Add("wte.weight", {c.vocab_size, d}, 1.0);
+  ck->Add("wpe.weight", {c.max_position_embeddings, d}, 0.5);
+  for (int l = 0; l < c.num_layers; ++l) {
+    const std::string p = absl::StrCat("h.", l, ".");
+    ck->Add(p + "ln_1.weight", {d}, 0.2, 1.0);
+    ck->Add(p + "ln_1.bias", {d}, 0.2);
+    ck->Add(p + "attn.c_attn.weight", {d, 3 * d}, 1.5 / std::sqrt(d));
+    ck->Add(p + "attn.c_attn.bias", {3 * d}, 0.3);
+    ck->Add(p + "attn.c_proj.weight", {d, d}, 1.0 / std::sqrt(d));
+    ck->Add(p + "attn.c_proj.bias", {d}, 0.3);
+    ck->Add(p + "ln_2.weight", {d}, 0.2, 1.0);
+    ck->Add(p + "ln_2.bias", {d}, 0.2);
+    ck->Add(p + "mlp.c_fc.weight", {d, f}, 1.0 / std::sqrt(d));
+    ck->Add(p + "mlp.c_fc.bias", {f}, 0.3);
+    ck->Add(p + "mlp.c_proj.weight", {f, d}, 1.0 / std::sqrt(f));
+    ck->Add(p + "mlp.c_proj.bias", {d}, 0.3);
+  }
+  ck->Add("ln_f.weight", {d}, 0.2, 1.0);
+  ck->Add("ln_f.bias", {d}, 0.2);
+}
+
+void AddGptOss(const ModelConfig& c, MemoryCheckpoint* ck) {
+  const int64_t d = c.hidden_size, q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim;
+  const int64_t f = c.intermediate_size, E = c.num_experts;
+  ck->Add("model.embed_tokens.weight", {c.vocab_size, d}, 1.0);
+  for (int l = 0; l < c.num_layers; ++l) {
+    const std::string p = absl::StrCat("model.layers.", l, ".");
+    ck->Add(p + "input_layernorm.weight", {d}, 0.2, 1.0);
+    ck->Add(p + "post_attention_layernorm.weight", {d}, 0.2, 1.0);
+    ck->Add(p + "self_attn.q_proj.weight", {q, d}, 1.5 / std::sqrt(d));
+    ck->Add(p + "self_attn.k_proj.weight", {kv, d}, 1.5 / std::sqrt(d));
+    ck->Add(p + "self_attn.v_proj.weight", {kv, d}, 1.0 / std::sqrt(d));
+    ck->Add(p + "self_attn.o_proj.weight", {d, q}, 1.0 / std::sqrt(q));
+    ck->Add(p + "self_attn.q_proj.bias", {q}, 0.3);
+    ck->Add(p + "self_attn.k_proj.bias", {kv}, 0.3);
+    ck->Add(p + "self_attn.v_proj.bias", {kv}, 0.3);
+    ck->Add(p + "self_attn.o_proj.bias", {d}, 0.3);
+    ck->Add(p + "self_attn.sinks", {c.num_heads}, 1.5, 0.5);
+    ck->Add(p + "mlp.router.weight", {E, d}, 1.0 / std::sqrt(d));
+    ck->Add(p + "mlp.router.bias", {E}, 0.3);
+    ck->Add(p + "mlp.experts.gate_up_proj", {E, d, 2 * f}, 2.5 / std::sqrt(d));
+    ck->Add(p + "mlp.experts.gate_up_proj_bias", {E, 2 * f}, 0.5);
+    ck->Add(p + "mlp.experts.down_proj", {E, f, d}, 1.0 / std::sqrt(f));
+    ck->Add(p + "mlp.experts.down_proj_bias", {E, d}, 0.3);
+  }
+  ck->Add("model.norm.weight", {d}, 0.2, 1.0);
+  ck->Add("lm_head.weight", {c.vocab_size, d}, 3.0 / std::sqrt(d));
+}
+
+struct Family {
+  const char* name;
+  const char* json;
+  void (*add)(const ModelConfig&, MemoryCheckpoint*);
+  uint32_t seeds[2];  // token files (see the note on rounding ties below)
+};
+
+void PrintTo(const Family& f, std::ostream* os) { *os << f.name; }
+
+class FamilyTest : public ::testing::TestWithParam<Family> {};
+
+// Every configuration's NLL and KL against the float64 reference of the same family. (The float
+// path and the double path can round one activation code differently where a value sits within
+// float rounding of a code boundary; with per-tensor scales one such code moves the KL by ~1%.
+// The seeds are token files without such a tie: e.g. llama seeds 3 and 4 hit one in
+// w8a8_tensor.)
+TEST_P(FamilyTest, MatchesTheFloat64FakeQuantForward) {
+  const Family& fam = GetParam();
+  const ModelConfig c = MustParse(fam.json);
   MemoryCheckpoint ck(model::DType::kF32, 11);
-  AddLlama(c, &ck);
+  fam.add(c, &ck);
   absl::StatusOr<model::Transformer> t = model::Transformer::Create(c, ck.Source());
   ASSERT_TRUE(t.ok()) << t.status();
-  // Two token files. (The float path and this double path can round one activation code
-  // differently where a value sits within float rounding of a code boundary; with per-tensor
-  // scales one such code moves the KL by ~1%. Seeds 3 and 4 hit one in w8a8_tensor; these do not.)
-  const std::vector<std::vector<int32_t>> seqs = {Ids(24, c.vocab_size, 8), Ids(17, c.vocab_size, 9)};
+  const std::vector<std::vector<int32_t>> seqs = {Ids(24, c.vocab_size, fam.seeds[0]),
+                                                  Ids(17, c.vocab_size, fam.seeds[1])};
   absl::StatusOr<std::vector<QuantEvalSpec>> specs = ParseQuantConfigs(kAllConfigs);
   ASSERT_TRUE(specs.ok()) << specs.status();
   absl::StatusOr<v1::QuantEvalReport> r = EvaluateQuantConfigs(*t, seqs, *specs);
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_EQ(r->configs_size(), static_cast<int>(specs->size()));
+  int tie_flips = 0;
   for (size_t i = 0; i < specs->size(); ++i) {
     const QuantEvalSpec& s = (*specs)[i];
     const v1::QuantEvalConfig& got = r->configs(i);
     RefMetrics want;
     int64_t n = 0;
     for (const auto& ids : seqs) {
-      const Mat ref = RefLlama(c, ck, ids, RefConfig{});
-      const Mat q = RefLlama(c, ck, ids, RefFor(s));
+      const Mat ref = RefForward(c, ck, ids, RefConfig{});
+      const Mat q = RefForward(c, ck, ids, RefFor(s));
       const RefMetrics m = Compare(ref, q, ids);
       const int64_t k = static_cast<int64_t>(ids.size()) - 1;
       want.nll += m.nll * k;
@@ -404,14 +614,32 @@ TEST(QuantEvalTest, LlamaMatchesTheFloat64FakeQuantForward) {
     want.nll /= n;
     want.kl /= n;
     want.top1 /= n;
-    std::cout << s.name << ": NLL " << got.mean_nll() << " (reference " << want.nll << "), KL "
-              << got.mean_kl() << " (" << want.kl << "), top-1 " << got.top1_agreement() << " ("
-              << want.top1 << ")\n";
+    std::cout << fam.name << " " << s.name << ": NLL " << got.mean_nll() << " (reference "
+              << want.nll << "), KL " << got.mean_kl() << " (" << want.kl << "), top-1 "
+              << got.top1_agreement() << " (" << want.top1 << ")\n";
     EXPECT_NEAR(got.mean_nll(), want.nll, 1e-4 * want.nll) << s.name;
-    EXPECT_NEAR(got.mean_kl(), want.kl, 1e-4 * want.kl + 1e-9) << s.name;
+    const double kl_error = std::fabs(got.mean_kl() - want.kl) / (want.kl + 1e-12);
+    if (kl_error > 1e-4) ++tie_flips;
+    EXPECT_LT(kl_error, 2e-2) << s.name;
     EXPECT_EQ(got.num_predicted(), n);
   }
+  // KL to 1e-4 relative, except where a rounding tie flipped a code (see above): at most one
+  // configuration per family, within 2 %. (None with these seeds on the machine that chose them;
+  // another CPU's fp32 kernels may round differently.)
+  EXPECT_LE(tie_flips, 1);
+  // Invariants on every fixture: fp32 costs nothing; 4-bit KV costs more than 8-bit KV.
+  std::map<std::string, double> kl;
+  for (const auto& cfg : r->configs()) kl[cfg.name()] = cfg.mean_kl();
+  EXPECT_EQ(kl.at("fp32"), 0.0);
+  EXPECT_GT(kl.at("kv8"), 0.0);
+  EXPECT_LT(kl.at("kv8"), kl.at("kv4"));
 }
+
+INSTANTIATE_TEST_SUITE_P(Families, FamilyTest,
+                         ::testing::Values(Family{"llama", kLlama, &AddLlama, {8, 9}},
+                                           Family{"gpt2", kGpt2, &AddGpt2, {10, 11}},
+                                           Family{"gpt_oss", kGptOss, &AddGptOss, {10, 11}}),
+                         [](const ::testing::TestParamInfo<Family>& i) { return i.param.name; });
 
 // Invariants on the same fixture: fp32 costs nothing; 4-bit KV costs more than 8-bit KV.
 TEST(QuantEvalTest, Invariants) {
