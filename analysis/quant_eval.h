@@ -25,6 +25,28 @@
 // A weight part and a KV part combine: w8a8_kv8, w8a8_tensor_kv4, fp8_kvfp8. Rounding: half to
 // even; integer codes clamp to +-(2^(b-1) - 1).
 //
+// Remedies: `base[+remedy...]`, each recorded in the report:
+//   +keep_sink[N]  (IntactKV / PrefixQuant) the first N tokens (default 1) stay fp32 in every
+//                  quantized activation and in K/V, and are left out of every activation and KV
+//                  scale (their products use the quantized weights, in fp32).
+//   +smooth[A]     (SmoothQuant, A = 0.5 by default, in (0, 1)) for the inputs of q/k/v and of
+//                  gate/up (gpt2: c_attn, c_fc): s_j = max|X_j|^A / max|W_j|^(1 - A), max|X_j|
+//                  over the calibration tokens in fp32, max|W_j| over column j of the weights
+//                  sharing the input, both clamped at 1e-5; x / s and W diag(s), which equals
+//                  folding 1 / s into the preceding norm: fp32+smooth = fp32. (MoE experts: not
+//                  smoothed.)
+//   +rotate        (QuaRot) RMSNorm models: the norm gain folded into the next weights and the
+//                  residual stream rotated by an orthogonal Q (a normalized Hadamard matrix when
+//                  d_model is a power of two, else a seeded random orthogonal matrix), so the
+//                  q/k/v/gate/up inputs are RMSNorm(h) Q and their weights (W diag(g)) Q, the
+//                  o/down weights Q^T W; plus an online Hadamard (or random orthogonal) of the FFN
+//                  width at the down_proj input. fp32+rotate = fp32 to float rounding. GPT-2
+//                  (LayerNorm): a usage error.
+//   +llmint8       (LLM.int8) input channels whose max |x| over the tokens is >= 6 stay fp32 (those
+//                  columns of x and W), the rest as the base says. Needs quantized activations.
+//   +clip          activation and weight scales at the MSE-optimal clipping ratio (integer formats).
+// Transforms (smooth, rotate) apply in the order written.
+//
 // Example:
 //   absl::StatusOr<std::vector<QuantEvalSpec>> specs = ParseQuantConfigs("fp32,w8a8,kv4");
 //   absl::StatusOr<v1::QuantEvalReport> r =
@@ -38,6 +60,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "model/model_config.h"
 #include "model/transformer.h"
 #include "proto/sinkscope.pb.h"
 
@@ -53,9 +76,20 @@ struct QuantEvalSpec {
   int weight_group = 128;  // kInt4Group: input channels per scale
   KvCache kv = KvCache::kFp32;
 
+  enum class Transform { kSmooth, kRotate };
+  std::string base;                 // the name without remedies
+  std::vector<std::string> remedies;  // as written, e.g. {"keep_sink4", "smooth0.8"}
+  int keep_sink = 0;                // +keep_sink[N]
+  double smooth_alpha = 0.0;        // +smooth[A]
+  std::vector<Transform> transforms;  // smooth / rotate, in the order written
+  bool llmint8 = false;
+  bool clip = false;
+
   bool IsFp32() const {
-    return weights == Weights::kFp32 && activations == Activations::kFp32 && kv == KvCache::kFp32;
+    return weights == Weights::kFp32 && activations == Activations::kFp32 &&
+           kv == KvCache::kFp32 && transforms.empty();
   }
+  bool Rotates() const;
   std::string WeightsText() const;
   std::string ActivationsText() const;
   std::string KvText() const;
@@ -72,20 +106,37 @@ struct QuantEvalOptions {
   // Int8 products through quant::ReferenceInt8Gemm (exact int32 loops) instead of oneDNN: the
   // oracle the oneDNN path must equal bit for bit.
   bool reference_int8_gemm = false;
+  // +smooth's calibration tokens (empty: the evaluated sequences) and how the report names them.
+  std::vector<std::vector<int32_t>> calibration;
+  std::string calibration_name;
+  uint64_t rotation_seed = 1;  // random orthogonal matrices (dimensions that are not 2^k)
 };
+
+// Per layer, max |x_j| over calibration tokens of the attention input and of the MLP input (fp32).
+struct InputAbsMax {
+  std::vector<Eigen::VectorXf> attention, mlp;
+  void Merge(const InputAbsMax& other);
+};
+
+// A usage error when `spec` cannot run on this model (e.g. +rotate on a LayerNorm model).
+absl::Status CheckSpecForModel(const QuantEvalSpec& spec, const model::ModelConfig& config);
 
 struct QuantForwardResult {
   model::FloatMatrix logits;                   // [T x vocab]
   std::vector<model::FloatMatrix> residuals;   // per layer: the block output [T x d_model]
+  InputAbsMax input_absmax;                    // this run's linear inputs (fp32 runs: calibration)
+  std::string rotation;                        // +rotate: which matrices
   std::vector<v1::LinearInputStats> linear_inputs;  // w8a8*: one per linear product run
   std::string gemm;                            // int8 GEMM implementation, when any ran
 };
 
 // The forward pass of `t` on `ids` under `spec` (fp32: equal to Transformer::Forward's logits).
+// `calibration`: +smooth's max |X_j| (required when the spec smooths).
 absl::StatusOr<QuantForwardResult> QuantizedForward(const model::Transformer& t,
                                                     const std::vector<int32_t>& ids,
                                                     const QuantEvalSpec& spec,
-                                                    const QuantEvalOptions& options = {});
+                                                    const QuantEvalOptions& options = {},
+                                                    const InputAbsMax* calibration = nullptr);
 
 // fp32 once per sequence, then every configuration; the metrics summed over every predicted
 // position of every sequence. Errors: empty input, sequences shorter than 2 tokens, the model's.
@@ -99,6 +150,10 @@ void MergeLinearInputStats(const v1::LinearInputStats& in, v1::LinearInputStats*
 // Recomputes every mean (NLL, delta NLL, KL, top-1, per-layer SQNR) from the sums and counts:
 // what a merge of token-file shards calls after adding them up.
 void FinishQuantEvalMeans(v1::QuantEvalReport* report);
+
+// +rotate's matrices: a normalized Hadamard matrix when n is a power of two (Sylvester), else a
+// seeded random orthogonal matrix (QR of a Gaussian matrix). `kind` names which.
+model::FloatMatrix OrthogonalMatrix(int64_t n, uint64_t seed, std::string* kind);
 
 // Per-position comparison of two logit rows: KL(p || q) in nats with p = softmax(ref),
 // q = softmax(got), in double.

@@ -535,6 +535,16 @@ absl::StatusOr<FloatMatrix> TransformerLayer::Mlp(const FloatMatrix& x,
                 V.experts_down_w, V.experts_down_s, V.experts_down_b, x, linear);
 }
 
+const Eigen::VectorXf& TransformerLayer::norm1_weight() const { return floats_->norm1_w; }
+const Eigen::VectorXf& TransformerLayer::norm2_weight() const { return floats_->norm2_w; }
+
+std::vector<FloatMatrix> TransformerLayer::MlpInputWeights() const {
+  const ModelConfig& c = model_->config_;
+  if (c.mlp == MlpKind::kSwiGlu) return {floats_->gate_w, floats_->up_w};
+  if (c.mlp == MlpKind::kMoeClampedSwiGlu) return {};
+  return {floats_->fc_w.transpose()};
+}
+
 const char* MlpLinearName(MlpLinear which) {
   switch (which) {
     case MlpLinear::kGate:

@@ -130,6 +130,13 @@ class TransformerLayer {
   // and expert weighting stay as in Mlp). Mlp(x) == Mlp(x, fp32 product) exactly.
   absl::StatusOr<FloatMatrix> Mlp(const FloatMatrix& x, const LinearFn& linear) const;
   int index() const { return layer_; }
+  // The widened norm gains (Norm1 before attention, Norm2 before the MLP), for remedies that fold
+  // them into the next linear layers (rotation).
+  const Eigen::VectorXf& norm1_weight() const;
+  const Eigen::VectorXf& norm2_weight() const;
+  // The dense MLP's input weights in nn.Linear layout [out x in] (llama gate and up, gpt2 c_fc
+  // transposed); empty for the MoE MLP. For remedies that need every weight sharing the input.
+  std::vector<FloatMatrix> MlpInputWeights() const;
 
   struct Floats;  // the widened norm / MLP weights (transformer.cc)
 

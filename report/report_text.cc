@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -154,6 +155,35 @@ void DescribeQuantEval(const sinkscope::v1::QuantEvalReport& q, std::string* out
     absl::StrAppendFormat(out, "%-24s %9.4f %+9.4f %11.3e %7.1f%% %18s\n", c->name(),
                           c->mean_nll(), c->delta_nll(), c->mean_kl(), 100 * c->top1_agreement(),
                           w);
+  }
+  // Which remedy wins: per base configuration run with remedies, the remedies ranked by KL with
+  // the factor by which each lowers the base's KL.
+  std::map<std::string, const sinkscope::v1::QuantEvalConfig*> bases;
+  for (const auto& c : q.configs()) {
+    if (c.remedies_size() == 0) bases[c.name()] = &c;
+  }
+  for (const auto& [name, base] : bases) {
+    std::vector<const sinkscope::v1::QuantEvalConfig*> with;
+    for (const auto* c : order) {
+      if (c->remedies_size() > 0 && c->base() == name) with.push_back(c);
+    }
+    if (with.empty()) continue;
+    absl::StrAppend(out, "which remedy wins for ", name, " (KL ",
+                    absl::StrFormat("%.3e", base->mean_kl()), "):\n");
+    for (const auto* c : with) {
+      const double factor = c->mean_kl() > 0 ? base->mean_kl() / c->mean_kl()
+                                             : std::numeric_limits<double>::infinity();
+      absl::StrAppendFormat(out, "  %-32s KL %.3e  x%.3g lower%s\n", c->name(), c->mean_kl(),
+                            factor, c->rotation().empty() ? "" : absl::StrCat("  (", c->rotation(), ")"));
+      for (const auto& s : c->linear_inputs()) {
+        if (s.fp32_channels_size() == 0 || s.layer() != 0) continue;
+        absl::StrAppend(out, "    fp32 channels of layer 0 ", s.name(), ": ",
+                        absl::StrJoin(s.fp32_channels(), ", "), "\n");
+      }
+      if (c->keep_sink_tokens() > 0) {
+        absl::StrAppend(out, "    protected tokens: 0..", c->keep_sink_tokens() - 1, "\n");
+      }
+    }
   }
 }
 

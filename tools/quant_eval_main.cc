@@ -4,7 +4,8 @@
 // residual stream (analysis/quant_eval.h), sorted by KL in the text summary.
 //
 // Usage: quant_eval --checkpoint=DIR --tokens=F1[,F2...] --configs=fp32,w8a8,kv4,...
-//                   [--max_tokens=N] [--shard=i/n] [--reference_int8] [--out=F.pb] [--json=F.json]
+//                   [--max_tokens=N] [--shard=i/n] [--calibration=F] [--reference_int8]
+//                   [--out=F.pb] [--json=F.json]
 //                   [--textproto=F.txtpb] [--html=F.html]
 #include <iostream>
 #include <string>
@@ -31,11 +32,16 @@ ABSL_FLAG(std::string, tokens, "",
           "token-id files (integers separated by whitespace or commas), comma-separated: one "
           "sequence each");
 ABSL_FLAG(std::string, configs, "fp32,w8a8,w8a8_tensor,kv8,kv4,w4a16_g128,fp8,kvfp8,mxfp4",
-          "comma-separated quantization configurations (see --helpfull or the README)");
+          "comma-separated quantization configurations, base[+remedy...]: bases fp32, w8a8, "
+          "w8a8_tensor, w4a16_gN, fp8, mxfp4, kv8, kv4, kvfp8 and weight_kv joins; remedies "
+          "+keep_sink[N], +smooth[A], +rotate, +llmint8, +clip");
 ABSL_FLAG(int, max_tokens, 2048, "use at most this many ids of each file");
 ABSL_FLAG(std::string, shard, "",
           "evaluate every n-th token file starting at i: i/n (report_merge joins the shards "
           "exactly: sums, not means)");
+ABSL_FLAG(std::string, calibration, "",
+          "+smooth: token-id files whose fp32 activations calibrate max |X_j| (default: the "
+          "evaluated tokens)");
 ABSL_FLAG(bool, reference_int8, false,
           "int8 products through the exact integer reference GEMM instead of oneDNN (slow; the "
           "results are bit-identical)");
@@ -82,6 +88,11 @@ int main(int argc, char** argv) {
 
   absl::StatusOr<sa::ActivationScanInput> model = sa::OpenModel(checkpoint);
   if (!model.ok()) return sa::Fail(kTool, model.status());
+  for (const sa::QuantEvalSpec& s : *specs) {
+    if (absl::Status st = sa::CheckSpecForModel(s, model->transformer->config()); !st.ok()) {
+      return sa::UsageError(kTool, st.message());
+    }
+  }
   std::vector<std::vector<int32_t>> sequences;
   for (const std::string& f : files) {
     absl::StatusOr<std::vector<int32_t>> ids = sa::ReadTokenIds(f);
@@ -106,6 +117,16 @@ int main(int argc, char** argv) {
             << " layers\n";
   sa::QuantEvalOptions options;
   options.reference_int8_gemm = absl::GetFlag(FLAGS_reference_int8);
+  const std::string calibration = absl::GetFlag(FLAGS_calibration);
+  if (!calibration.empty()) {
+    for (absl::string_view f : absl::StrSplit(calibration, ',', absl::SkipEmpty())) {
+      absl::StatusOr<std::vector<int32_t>> ids = sa::ReadTokenIds(std::string(f));
+      if (!ids.ok()) return sa::Fail(kTool, ids.status());
+      if (static_cast<int>(ids->size()) > max_tokens) ids->resize(max_tokens);
+      options.calibration.push_back(*std::move(ids));
+    }
+    options.calibration_name = calibration;
+  }
   absl::StatusOr<sinkscope::v1::QuantEvalReport> r =
       sa::EvaluateQuantConfigs(*model->transformer, sequences, *specs, options);
   if (!r.ok()) return sa::Fail(kTool, r.status());
@@ -120,6 +141,7 @@ int main(int argc, char** argv) {
        {"configs", absl::GetFlag(FLAGS_configs)},
        {"max_tokens", absl::StrCat(max_tokens)},
        {"shard", absl::GetFlag(FLAGS_shard)},
+       {"calibration", calibration},
        {"model", model->transformer->config().ToString()}});
   for (const auto& c : report.quant_eval_report().configs()) {
     if (c.gemm().empty()) continue;

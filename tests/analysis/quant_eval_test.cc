@@ -13,6 +13,8 @@
 #include <iostream>
 #include <cstring>
 #include <map>
+#include <memory>
+#include <set>
 #include <random>
 #include <string>
 #include <vector>
@@ -135,48 +137,97 @@ struct RefConfig {
   enum class A { kFp32, kInt8Token, kInt8Tensor, kE4M3 } a = A::kFp32;
   enum class Kv { kFp32, kInt8, kInt4, kE4M3 } kv = Kv::kFp32;
   int group = 128;
+  int keep_sink = 0;     // first rows fp32, out of the activation and KV scales
+  double smooth = 0.0;   // SmoothQuant alpha (0: off)
+  bool llmint8 = false;  // input channels with max |x| >= 6 in fp32
 };
 
-// x [T][in] times W [out][in]^T, both quantized as `c` says.
+// Per layer, max |x_j| of the attention input and of the MLP input (the smooth calibration).
+struct RefAbsMax {
+  std::vector<std::vector<double>> attention, mlp;
+};
+
+// x [T][in] times W [out][in]^T, both quantized as `c` says: +llmint8's fp32 columns split off
+// first, then +keep_sink's fp32 rows (with the quantized weights) out of the activation scales.
 Mat RefLinear(const Mat& x_in, const Mat& w_in, const RefConfig& c) {
-  Mat x = x_in, w = w_in;
-  switch (c.a) {
-    case RefConfig::A::kFp32:
-      break;
-    case RefConfig::A::kInt8Token:
-      FakeInt(&x, 8, false);
-      break;
-    case RefConfig::A::kInt8Tensor:
-      FakeInt(&x, 8, true);
-      break;
-    case RefConfig::A::kE4M3:
-      FakeE4M3Rows(&x);
-      break;
+  const size_t T = x_in.size(), in = w_in[0].size(), out = w_in.size();
+  std::vector<bool> fp32_col(in, false);
+  if (c.llmint8) {
+    for (size_t j = 0; j < in; ++j)
+      for (size_t t = 0; t < T; ++t) fp32_col[j] = fp32_col[j] || std::fabs(x_in[t][j]) >= 6.0;
   }
-  switch (c.w) {
-    case RefConfig::W::kFp32:
-      break;
-    case RefConfig::W::kInt8:
-      FakeInt(&w, 8, false);  // per output channel: rows of [out][in]
-      break;
-    case RefConfig::W::kInt4G:
-      FakeInt4Groups(&w, c.group);
-      break;
-    case RefConfig::W::kE4M3:
-      FakeE4M3Rows(&w);
-      break;
-    case RefConfig::W::kMxfp4:
-      FakeMxfp4(&w);
-      break;
+  Mat x(T), w(out), xo(T), wo(out);  // quantized part, fp32 part
+  for (size_t t = 0; t < T; ++t)
+    for (size_t j = 0; j < in; ++j) (fp32_col[j] ? xo[t] : x[t]).push_back(x_in[t][j]);
+  for (size_t o = 0; o < out; ++o)
+    for (size_t j = 0; j < in; ++j) (fp32_col[j] ? wo[o] : w[o]).push_back(w_in[o][j]);
+  const size_t n = c.a == RefConfig::A::kFp32 ? 0 : std::min<size_t>(c.keep_sink, T);
+  Mat xr(x.begin() + n, x.end());
+  if (!x[0].empty()) {
+    switch (c.a) {
+      case RefConfig::A::kFp32:
+        break;
+      case RefConfig::A::kInt8Token:
+        FakeInt(&xr, 8, false);
+        break;
+      case RefConfig::A::kInt8Tensor:
+        FakeInt(&xr, 8, true);
+        break;
+      case RefConfig::A::kE4M3:
+        FakeE4M3Rows(&xr);
+        break;
+    }
+    switch (c.w) {
+      case RefConfig::W::kFp32:
+        break;
+      case RefConfig::W::kInt8:
+        FakeInt(&w, 8, false);  // per output channel: rows of [out][in]
+        break;
+      case RefConfig::W::kInt4G:
+        FakeInt4Groups(&w, c.group);
+        break;
+      case RefConfig::W::kE4M3:
+        FakeE4M3Rows(&w);
+        break;
+      case RefConfig::W::kMxfp4:
+        FakeMxfp4(&w);
+        break;
+    }
   }
-  Mat y(x.size(), std::vector<double>(w.size(), 0.0));
-  for (size_t t = 0; t < x.size(); ++t)
-    for (size_t o = 0; o < w.size(); ++o) {
+  for (size_t t = n; t < T; ++t) x[t] = xr[t - n];
+  Mat y(T, std::vector<double>(out, 0.0));
+  for (size_t t = 0; t < T; ++t)
+    for (size_t o = 0; o < out; ++o) {
       double s = 0.0;
       for (size_t i = 0; i < w[o].size(); ++i) s += x[t][i] * w[o][i];
+      for (size_t i = 0; i < wo[o].size(); ++i) s += xo[t][i] * wo[o][i];
       y[t][o] = s;
     }
   return y;
+}
+
+// SmoothQuant on an input shared by `ws` ([out][in] each): x / s, W diag(s).
+void RefSmooth(Mat* x, std::vector<Mat*> ws, const std::vector<double>& x_absmax, double alpha) {
+  const size_t in = x_absmax.size();
+  std::vector<double> s(in);
+  for (size_t j = 0; j < in; ++j) {
+    double wmax = 0.0;
+    for (const Mat* w : ws)
+      for (const auto& row : *w) wmax = std::max(wmax, std::fabs(row[j]));
+    s[j] = std::pow(std::max(1e-5, x_absmax[j]), alpha) / std::pow(std::max(1e-5, wmax), 1 - alpha);
+  }
+  for (auto& row : *x)
+    for (size_t j = 0; j < in; ++j) row[j] /= s[j];
+  for (Mat* w : ws)
+    for (auto& row : *w)
+      for (size_t j = 0; j < in; ++j) row[j] *= s[j];
+}
+
+std::vector<double> AbsMaxColumns(const Mat& x) {
+  std::vector<double> m(x[0].size(), 0.0);
+  for (const auto& row : x)
+    for (size_t j = 0; j < row.size(); ++j) m[j] = std::max(m[j], std::fabs(row[j]));
+  return m;
 }
 
 Mat RmsNorm(const Mat& x, const std::vector<double>& g, double eps) {
@@ -205,19 +256,20 @@ void Rope(Mat* m, int heads, int d, double theta) {
 }
 
 // K or V columns of one KV head, quantized per token.
-void RefKv(Mat* m, int kv_heads, int d, RefConfig::Kv kv) {
+void RefKv(Mat* m, int kv_heads, int d, RefConfig::Kv kv, int keep = 0) {
   if (kv == RefConfig::Kv::kFp32) return;
+  const size_t n = std::min<size_t>(keep, m->size());
   for (int g = 0; g < kv_heads; ++g) {
-    Mat head(m->size(), std::vector<double>(d));
-    for (size_t t = 0; t < m->size(); ++t)
-      for (int i = 0; i < d; ++i) head[t][i] = (*m)[t][g * d + i];
+    Mat head(m->size() - n, std::vector<double>(d));
+    for (size_t t = 0; t < head.size(); ++t)
+      for (int i = 0; i < d; ++i) head[t][i] = (*m)[n + t][g * d + i];
     if (kv == RefConfig::Kv::kE4M3) {
       FakeE4M3Rows(&head);
     } else {
       FakeInt(&head, kv == RefConfig::Kv::kInt8 ? 8 : 4, false);
     }
-    for (size_t t = 0; t < m->size(); ++t)
-      for (int i = 0; i < d; ++i) (*m)[t][g * d + i] = head[t][i];
+    for (size_t t = 0; t < head.size(); ++t)
+      for (int i = 0; i < d; ++i) (*m)[n + t][g * d + i] = head[t][i];
   }
 }
 
@@ -320,8 +372,10 @@ Mat RefMoe(const ModelConfig& c, const MemoryCheckpoint& ck, const std::string& 
 }
 
 // The whole model (llama, gpt2, gpt_oss; no RoPE scaling) with linears and K/V quantized.
+// `capture`: the linear inputs' column abs-max per layer; `calib`: +smooth's (llama only).
 Mat RefForward(const ModelConfig& c, const MemoryCheckpoint& ck, const std::vector<int32_t>& ids,
-               const RefConfig& rc) {
+               const RefConfig& rc, RefAbsMax* capture = nullptr,
+               const RefAbsMax* calib = nullptr) {
   const int H = c.num_heads, KVH = c.num_kv_heads, D = c.head_dim, d = c.hidden_size;
   const bool gpt2 = c.family == model::ModelFamily::kGpt2;
   const bool oss = c.family == model::ModelFamily::kGptOss;
@@ -349,8 +403,8 @@ Mat RefForward(const ModelConfig& c, const MemoryCheckpoint& ck, const std::vect
       q = parts[0];
       k = parts[1];
       v = parts[2];
-      RefKv(&k, KVH, D, rc.kv);
-      RefKv(&v, KVH, D, rc.kv);
+      RefKv(&k, KVH, D, rc.kv, rc.keep_sink);
+      RefKv(&v, KVH, D, rc.kv, rc.keep_sink);
       heads = Attend(q, k, v, H, KVH, D, 0, nullptr);
       Mat o = RefLinear(heads, Transpose(ck.Matrix(p + "attn.c_proj.weight")), rc);
       AddBias(&o, ck.Values(p + "attn.c_proj.bias"));
@@ -368,10 +422,14 @@ Mat RefForward(const ModelConfig& c, const MemoryCheckpoint& ck, const std::vect
       continue;
     }
     const std::string p = absl::StrCat("model.layers.", l, ".");
-    const Mat x = RmsNorm(h, ck.Values(p + "input_layernorm.weight"), c.norm_eps);
-    q = RefLinear(x, ck.Matrix(p + "self_attn.q_proj.weight"), rc);
-    k = RefLinear(x, ck.Matrix(p + "self_attn.k_proj.weight"), rc);
-    v = RefLinear(x, ck.Matrix(p + "self_attn.v_proj.weight"), rc);
+    Mat x = RmsNorm(h, ck.Values(p + "input_layernorm.weight"), c.norm_eps);
+    Mat wq = ck.Matrix(p + "self_attn.q_proj.weight"), wk = ck.Matrix(p + "self_attn.k_proj.weight"),
+        wv = ck.Matrix(p + "self_attn.v_proj.weight");
+    if (capture != nullptr) capture->attention.push_back(AbsMaxColumns(x));
+    if (rc.smooth > 0) RefSmooth(&x, {&wq, &wk, &wv}, calib->attention[l], rc.smooth);
+    q = RefLinear(x, wq, rc);
+    k = RefLinear(x, wk, rc);
+    v = RefLinear(x, wv, rc);
     if (oss) {
       AddBias(&q, ck.Values(p + "self_attn.q_proj.bias"));
       AddBias(&k, ck.Values(p + "self_attn.k_proj.bias"));
@@ -379,8 +437,8 @@ Mat RefForward(const ModelConfig& c, const MemoryCheckpoint& ck, const std::vect
     }
     Rope(&q, H, D, c.rope_theta);
     Rope(&k, KVH, D, c.rope_theta);
-    RefKv(&k, KVH, D, rc.kv);
-    RefKv(&v, KVH, D, rc.kv);
+    RefKv(&k, KVH, D, rc.kv, rc.keep_sink);
+    RefKv(&v, KVH, D, rc.kv, rc.keep_sink);
     const std::vector<double> sinks = oss ? ck.Values(p + "self_attn.sinks") : std::vector<double>();
     heads = Attend(q, k, v, H, KVH, D, c.layer_windows[l], oss ? &sinks : nullptr);
     Mat o = RefLinear(heads, ck.Matrix(p + "self_attn.o_proj.weight"), rc);
@@ -391,8 +449,11 @@ Mat RefForward(const ModelConfig& c, const MemoryCheckpoint& ck, const std::vect
       AddInPlace(&h, RefMoe(c, ck, p, x2, rc));
       continue;
     }
-    const Mat gate = RefLinear(x2, ck.Matrix(p + "mlp.gate_proj.weight"), rc);
-    const Mat up = RefLinear(x2, ck.Matrix(p + "mlp.up_proj.weight"), rc);
+    Mat wg = ck.Matrix(p + "mlp.gate_proj.weight"), wu = ck.Matrix(p + "mlp.up_proj.weight");
+    if (capture != nullptr) capture->mlp.push_back(AbsMaxColumns(x2));
+    if (rc.smooth > 0) RefSmooth(&x2, {&wg, &wu}, calib->mlp[l], rc.smooth);
+    const Mat gate = RefLinear(x2, wg, rc);
+    const Mat up = RefLinear(x2, wu, rc);
     Mat act = gate;
     for (size_t t = 0; t < T; ++t)
       for (size_t i = 0; i < act[t].size(); ++i) {
@@ -726,6 +787,166 @@ TEST(QuantEvalTest, MassiveActivationMakesPerTensorScalesWorse) {
   EXPECT_TRUE(found);
 }
 
+// The remedies' fixture: the llama fixture with planted outlier channels (the norm gains x20 on
+// channels 3 and 11, every layer) and a planted massive activation on token 0 (its embedding has
+// 2000 in channel 7, a ~1000x residual value, and one MLP unit fires on it).
+struct OutlierFixture {
+  ModelConfig c;
+  MemoryCheckpoint ck{model::DType::kF32, 21};
+  std::vector<int32_t> ids;
+};
+
+std::unique_ptr<OutlierFixture> MakeOutlierFixture() {
+  auto f = std::make_unique<OutlierFixture>();
+  f->c = MustParse(kLlama);
+  AddLlama(f->c, &f->ck);
+  const int64_t d = f->c.hidden_size;
+  for (int l = 0; l < f->c.num_layers; ++l) {
+    for (const char* n : {"input_layernorm.weight", "post_attention_layernorm.weight"}) {
+      const std::string name = absl::StrCat("model.layers.", l, ".", n);
+      std::vector<float> g;
+      for (double v : f->ck.Values(name)) g.push_back(static_cast<float>(v));
+      g[3] *= 20.0f;
+      g[11] *= 20.0f;
+      f->ck.AddF32(name, {d}, g);
+    }
+  }
+  f->ids = Ids(40, f->c.vocab_size, 31);
+  std::vector<float> emb;
+  for (double v : f->ck.Values("model.embed_tokens.weight")) emb.push_back(static_cast<float>(v));
+  emb[static_cast<size_t>(f->ids[0]) * d + 7] = 2000.0f;
+  for (size_t i = 1; i < f->ids.size(); ++i) {
+    if (f->ids[i] == f->ids[0]) f->ids[i] = (f->ids[0] + 1) % f->c.vocab_size;
+  }
+  f->ck.AddF32("model.embed_tokens.weight", {f->c.vocab_size, d}, emb);
+  // One MLP unit of layer 0 (unit 5) reads channel 7: it fires on token 0 (~8 after the norm,
+  // against ~1 elsewhere), so down_proj's input holds a value ~60x its other tokens'.
+  const int64_t ffn = f->c.intermediate_size;
+  for (const char* n : {"mlp.gate_proj.weight", "mlp.up_proj.weight"}) {
+    const std::string name = absl::StrCat("model.layers.0.", n);
+    std::vector<float> w;
+    for (double v : f->ck.Values(name)) w.push_back(static_cast<float>(v));
+    w[5 * d + 7] = 10.0f;
+    f->ck.AddF32(name, {ffn, d}, w);
+  }
+  return f;
+}
+
+TEST(QuantEvalRemediesTest, MatchTheFloat64Reference) {
+  const auto f = MakeOutlierFixture();
+  absl::StatusOr<model::Transformer> t = model::Transformer::Create(f->c, f->ck.Source());
+  ASSERT_TRUE(t.ok()) << t.status();
+  const char* names[] = {"w8a8_tensor+keep_sink", "w8a8_tensor+smooth", "w8a8_tensor+llmint8",
+                         "kv4+keep_sink", "w8a8_tensor+smooth0.8+keep_sink4"};
+  std::string joined;
+  for (const char* n : names) joined += absl::StrCat(joined.empty() ? "" : ",", n);
+  absl::StatusOr<std::vector<QuantEvalSpec>> specs = ParseQuantConfigs(joined);
+  ASSERT_TRUE(specs.ok()) << specs.status();
+  absl::StatusOr<v1::QuantEvalReport> r = EvaluateQuantConfigs(*t, {f->ids}, *specs);
+  ASSERT_TRUE(r.ok()) << r.status();
+  RefAbsMax calib;
+  const Mat ref = RefForward(f->c, f->ck, f->ids, RefConfig{}, &calib);
+  int tie_flips = 0;
+  for (size_t i = 0; i < specs->size(); ++i) {
+    const QuantEvalSpec& s = (*specs)[i];
+    RefConfig rc = RefFor(s);
+    rc.keep_sink = s.keep_sink;
+    rc.smooth = s.smooth_alpha;
+    rc.llmint8 = s.llmint8;
+    const RefMetrics want = Compare(ref, RefForward(f->c, f->ck, f->ids, rc, nullptr, &calib), f->ids);
+    const v1::QuantEvalConfig& got = r->configs(i);
+    std::cout << s.name << ": NLL " << got.mean_nll() << " (reference " << want.nll << "), KL "
+              << got.mean_kl() << " (" << want.kl << ")\n";
+    // As in FamilyTest: 1e-4 relative, except at most one configuration where a float-vs-double
+    // rounding tie flipped a code (within 2 %).
+    const double nll_error = std::fabs(got.mean_nll() - want.nll) / want.nll;
+    const double kl_error = std::fabs(got.mean_kl() - want.kl) / want.kl;
+    if (nll_error > 1e-4 || kl_error > 1e-4) ++tie_flips;
+    EXPECT_LT(nll_error, 2e-3) << s.name;
+    EXPECT_LT(kl_error, 2e-2) << s.name;
+    EXPECT_EQ(got.base(), s.base);
+    EXPECT_EQ(got.remedies_size(), static_cast<int>(s.remedies.size()));
+  }
+  EXPECT_LE(tie_flips, 1);
+}
+
+// On that fixture: what each remedy does (KL factors asserted with margin under the measured
+// ones, printed). The dominant error of w8a8_tensor is token 0's row (the massive activation
+// sets every per-tensor scale): keeping it out of the scales (+keep_sink) or its channels in
+// fp32 (+llmint8) removes most of it; a rotation spreads channel outliers within a token, so on
+// its own it helps per-token scales (w8a8) more than per-tensor ones, and with +keep_sink it
+// compounds.
+TEST(QuantEvalRemediesTest, RemediesHelpWhereTheyShould) {
+  const auto f = MakeOutlierFixture();
+  absl::StatusOr<model::Transformer> t = model::Transformer::Create(f->c, f->ck.Source());
+  ASSERT_TRUE(t.ok());
+  absl::StatusOr<std::vector<QuantEvalSpec>> specs = ParseQuantConfigs(
+      "w8a8_tensor,w8a8_tensor+keep_sink,w8a8_tensor+smooth,w8a8_tensor+rotate,"
+      "w8a8_tensor+llmint8,w8a8_tensor+clip,w8a8_tensor+keep_sink+rotate,w8a8,w8a8+rotate,"
+      "w8a8+smooth");
+  ASSERT_TRUE(specs.ok()) << specs.status();
+  absl::StatusOr<v1::QuantEvalReport> r = EvaluateQuantConfigs(*t, {f->ids}, *specs);
+  ASSERT_TRUE(r.ok()) << r.status();
+  std::map<std::string, double> kl;
+  for (const auto& c : r->configs()) {
+    kl[c.name()] = c.mean_kl();
+    std::cout << c.name() << ": KL " << c.mean_kl()
+              << (c.rotation().empty() ? "" : " rotation: ") << c.rotation() << "\n";
+  }
+  const double base = kl.at("w8a8_tensor");
+  EXPECT_LT(kl.at("w8a8_tensor+keep_sink"), base / 4);
+  EXPECT_LT(kl.at("w8a8_tensor+llmint8"), base / 100);
+  EXPECT_LT(kl.at("w8a8_tensor+rotate"), base / 1.15);
+  EXPECT_LT(kl.at("w8a8_tensor+keep_sink+rotate"), base / 20);
+  EXPECT_LT(kl.at("w8a8+rotate"), kl.at("w8a8") / 2);
+  // +llmint8 names the channels it kept: the planted ones (3, 11) and token 0's massive one (7).
+  for (const auto& c : r->configs()) {
+    if (c.name() != "w8a8_tensor+llmint8") continue;
+    bool q_proj = false;
+    for (const auto& s : c.linear_inputs()) {
+      if (s.layer() != 0 || s.name() != "self_attn.q_proj") continue;
+      q_proj = true;
+      const std::set<int> kept(s.fp32_channels().begin(), s.fp32_channels().end());
+      EXPECT_TRUE(kept.count(7) && kept.count(3) && kept.count(11)) << s.ShortDebugString();
+    }
+    EXPECT_TRUE(q_proj);
+  }
+}
+
+// Exact reparameterisations: fp32+smooth and fp32+rotate are fp32 (to float rounding) on every
+// RMSNorm fixture.
+TEST(QuantEvalRemediesTest, SmoothAndRotateAreIdentitiesInFp32) {
+  for (const char* json : {kLlama, kGptOss}) {
+    const ModelConfig c = MustParse(json);
+    MemoryCheckpoint ck(model::DType::kF32, 41);
+    (c.family == model::ModelFamily::kGptOss ? AddGptOss : AddLlama)(c, &ck);
+    absl::StatusOr<model::Transformer> t = model::Transformer::Create(c, ck.Source());
+    ASSERT_TRUE(t.ok()) << t.status();
+    absl::StatusOr<std::vector<QuantEvalSpec>> specs =
+        ParseQuantConfigs("fp32,fp32+smooth,fp32+rotate,fp32+smooth0.8+rotate");
+    ASSERT_TRUE(specs.ok());
+    absl::StatusOr<v1::QuantEvalReport> r =
+        EvaluateQuantConfigs(*t, {Ids(30, c.vocab_size, 42)}, *specs);
+    ASSERT_TRUE(r.ok()) << r.status();
+    for (const auto& cfg : r->configs()) {
+      std::cout << c.model_type << " " << cfg.name() << ": NLL " << cfg.mean_nll() << ", KL "
+                << cfg.mean_kl() << "\n";
+      EXPECT_NEAR(cfg.mean_nll(), r->fp32_mean_nll(), 1e-6 * r->fp32_mean_nll()) << cfg.name();
+      EXPECT_LT(cfg.mean_kl(), 1e-7) << cfg.name();
+    }
+  }
+}
+
+TEST(QuantEvalRemediesTest, RotationsAreOrthogonal) {
+  for (int64_t n : {64, 24, 160}) {
+    std::string kind;
+    const model::FloatMatrix q = OrthogonalMatrix(n, 7, &kind);
+    const model::FloatMatrix qqt = q * q.transpose();
+    EXPECT_LT((qqt - model::FloatMatrix::Identity(n, n)).cwiseAbs().maxCoeff(), 1e-6) << kind;
+    EXPECT_EQ(kind.find("Hadamard") != std::string::npos, (n & (n - 1)) == 0) << kind;
+  }
+}
+
 TEST(QuantEvalTest, ConfigurationNames) {
   struct Good {
     const char* name;
@@ -751,13 +972,41 @@ TEST(QuantEvalTest, ConfigurationNames) {
     EXPECT_EQ(s->activations, g.a) << g.name;
     EXPECT_EQ(s->kv, g.kv) << g.name;
   }
-  for (const char* bad : {"w8a9", "kv8_w8a8", "w4a16", "w4a16_gx", "w8a8_kv8_kv4", "fp32+smooth",
-                          "", "w8a8_w8a8", "int8"}) {
+  for (const char* bad : {"w8a9", "kv8_w8a8", "w4a16", "w4a16_gx", "w8a8_kv8_kv4", "",
+                          "w8a8_w8a8", "int8"}) {
     absl::StatusOr<QuantEvalSpec> s = ParseQuantConfig(bad);
     ASSERT_FALSE(s.ok()) << bad;
     EXPECT_NE(s.status().message().find("valid: fp32, w8a8"), std::string::npos) << s.status();
   }
   EXPECT_FALSE(ParseQuantConfigs("kv8,kv8").ok());
+  // Remedies.
+  absl::StatusOr<QuantEvalSpec> r = ParseQuantConfig("w8a8_tensor+keep_sink4+smooth0.8+rotate");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->base, "w8a8_tensor");
+  EXPECT_EQ(r->keep_sink, 4);
+  EXPECT_DOUBLE_EQ(r->smooth_alpha, 0.8);
+  ASSERT_EQ(r->transforms.size(), 2u);
+  EXPECT_EQ(r->transforms[0], QuantEvalSpec::Transform::kSmooth);
+  EXPECT_EQ(r->transforms[1], QuantEvalSpec::Transform::kRotate);
+  EXPECT_TRUE(ParseQuantConfig("fp32+smooth").ok());
+  EXPECT_TRUE(ParseQuantConfig("kv4+keep_sink").ok());
+  EXPECT_TRUE(ParseQuantConfig("w8a8+llmint8+clip").ok());
+  for (const char* bad : {"w8a8+smooth1.5", "w8a8+smooth0", "w8a8+smoothx", "w8a8+magic",
+                          "w8a8+rotate+rotate", "w4a16_g128+llmint8", "w4a16_g128+keep_sink",
+                          "mxfp4+clip", "w8a8+keep_sink0"}) {
+    absl::StatusOr<QuantEvalSpec> b = ParseQuantConfig(bad);
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_NE(b.status().message().find("remedies: +keep_sink"), std::string::npos) << b.status();
+  }
+  absl::StatusOr<QuantEvalSpec> alpha = ParseQuantConfig("w8a8+smooth1.5");
+  EXPECT_NE(alpha.status().message().find("outside (0, 1)"), std::string::npos);
+  // +rotate needs RMSNorm: GPT-2 is refused with the reason.
+  absl::StatusOr<QuantEvalSpec> rot = ParseQuantConfig("w8a8+rotate");
+  ASSERT_TRUE(rot.ok());
+  const absl::Status gpt2 = CheckSpecForModel(*rot, MustParse(kGpt2));
+  EXPECT_FALSE(gpt2.ok());
+  EXPECT_NE(gpt2.message().find("LayerNorm"), std::string::npos) << gpt2;
+  EXPECT_TRUE(CheckSpecForModel(*rot, MustParse(kLlama)).ok());
 }
 
 TEST(QuantEvalTest, KlDivergenceClosedForm) {

@@ -57,6 +57,22 @@ print("merged == whole")
 PY
 expect_code 2 "$qe" --checkpoint="$t/tiny" --tokens="$t/ids.txt" --shard=2/2
 
+# Remedies: the report records them, the summary ranks them per base.
+expect_code 0 "$qe" --checkpoint="$t/tiny" --tokens="$t/ids.txt" \
+  --configs=w8a8_tensor,w8a8_tensor+keep_sink,w8a8_tensor+smooth0.8,w8a8_tensor+rotate,w8a8_tensor+llmint8,w8a8_tensor+clip,kv4,kv4+keep_sink4 \
+  --calibration="$t/ids2.txt" --json="$t/rem.json"
+grep -q "which remedy wins for w8a8_tensor" "$t/out.txt" || { cat "$t/out.txt"; fail "no remedy ranking"; }
+grep -q "which remedy wins for kv4" "$t/out.txt" || fail "no kv4 remedy ranking"
+grep -q '"smooth_alpha": 0.8' "$t/rem.json" || fail "smooth alpha not recorded"
+grep -q '"keep_sink_tokens": 4' "$t/rem.json" || fail "keep_sink tokens not recorded"
+grep -q 'ids2.txt' "$t/rem.json" || fail "calibration file not recorded"
+grep -q '"rotation": "residual: ' "$t/rem.json" || fail "rotation not recorded"
+# Remedy usage errors: exit 2 with the reason.
+expect_code 2 "$qe" --checkpoint="$t/tiny" --tokens="$t/ids.txt" --configs=w8a8+magic
+grep -q "unknown remedy '+magic'" "$t/err.txt" || fail "unknown remedy not named"
+expect_code 2 "$qe" --checkpoint="$t/tiny" --tokens="$t/ids.txt" --configs=w8a8+smooth1.5
+grep -q "outside (0, 1)" "$t/err.txt" || fail "alpha outside (0, 1) not explained"
+
 # Usage errors: exit 2, nothing written.
 expect_code 2 "$qe"
 expect_code 2 "$qe" --checkpoint="$t/tiny"
