@@ -937,6 +937,23 @@ TEST(QuantEvalRemediesTest, SmoothAndRotateAreIdentitiesInFp32) {
   }
 }
 
+// GPT-2 (LayerNorm): smoothing is still exact; every other remedy runs.
+TEST(QuantEvalRemediesTest, Gpt2RunsTheRemediesItSupports) {
+  const ModelConfig c = MustParse(kGpt2);
+  MemoryCheckpoint ck(model::DType::kF32, 43);
+  AddGpt2(c, &ck);
+  absl::StatusOr<model::Transformer> t = model::Transformer::Create(c, ck.Source());
+  ASSERT_TRUE(t.ok()) << t.status();
+  absl::StatusOr<std::vector<QuantEvalSpec>> specs = ParseQuantConfigs(
+      "fp32,fp32+smooth,w8a8_tensor,w8a8_tensor+keep_sink+smooth+llmint8+clip,kv4+keep_sink2");
+  ASSERT_TRUE(specs.ok());
+  absl::StatusOr<v1::QuantEvalReport> r = EvaluateQuantConfigs(*t, {Ids(30, c.vocab_size, 44)}, *specs);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_NEAR(r->configs(1).mean_nll(), r->fp32_mean_nll(), 1e-6 * r->fp32_mean_nll());
+  EXPECT_LT(r->configs(1).mean_kl(), 1e-7);
+  for (const auto& cfg : r->configs()) EXPECT_TRUE(std::isfinite(cfg.mean_kl())) << cfg.name();
+}
+
 TEST(QuantEvalRemediesTest, RotationsAreOrthogonal) {
   for (int64_t n : {64, 24, 160}) {
     std::string kind;
