@@ -79,6 +79,9 @@ svg.chart .s{font-size:10px;fill:#444}
 svg.chart .g{font-size:11px}
 svg.chart .a{font-size:10px;fill:#8a3300}
 svg.chart .h{font-size:9px;fill:#111;stroke:#fff;stroke-width:2.5px;paint-order:stroke}
+svg.chart .v{font-variant-numeric:tabular-nums}
+details{margin:4px 0 10px}
+summary{cursor:pointer;color:#0b4f8a;font-size:13px;margin:2px 0 4px}
 )css";
 
 }  // namespace

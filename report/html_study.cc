@@ -1,6 +1,7 @@
 // html_study.cc: the sink study section: the answer per variant, int8 attention cost per
-// configuration, StreamingLLM with and without sink tokens; then the study's training,
-// activation and receptive-field reports.
+// configuration (value heatmaps by variant and per layer, the rows table folded), StreamingLLM
+// with and without sink tokens; then the study's training, activation and receptive-field
+// reports.
 #include <algorithm>
 #include <cstddef>
 #include <limits>
@@ -13,6 +14,7 @@
 #include "report/html_common.h"
 #include "report/html_sections.h"
 #include "report/svg_bar_chart.h"
+#include "report/svg_heatmap.h"
 #include "report/svg_line_chart.h"
 #include "report/svg_text.h"
 
@@ -73,6 +75,106 @@ std::string StreamingCurves(const v1::StudyVariant& v) {
   return LineChart(spec);
 }
 
+// Appends `name` unless it is there already.
+void AddOnce(const std::string& name, std::vector<std::string>* names) {
+  if (std::find(names->begin(), names->end(), name) == names->end()) names->push_back(name);
+}
+
+// Index of each name.
+std::map<std::string, size_t> IndexOf(const std::vector<std::string>& names) {
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < names.size(); ++i) index.emplace(names[i], i);
+  return index;
+}
+
+// The variants that have rows: in the report's variant order, then any other a row names.
+std::vector<std::string> VariantOrder(const v1::StudyReport& s) {
+  std::vector<std::string> in_rows;
+  for (const v1::StudyRow& r : s.rows()) AddOnce(r.variant(), &in_rows);
+  std::vector<std::string> order;
+  for (const v1::StudyVariant& v : s.variants()) {
+    if (std::find(in_rows.begin(), in_rows.end(), v.name()) != in_rows.end()) {
+      AddOnce(v.name(), &order);
+    }
+  }
+  for (const std::string& v : in_rows) AddOnce(v, &order);
+  return order;
+}
+
+// The configurations the rows use: in the report's configuration order, then any other.
+std::vector<std::string> ConfigOrder(const v1::StudyReport& s) {
+  std::vector<std::string> in_rows;
+  for (const v1::StudyRow& r : s.rows()) AddOnce(r.config(), &in_rows);
+  std::vector<std::string> order;
+  for (const v1::StudyQuantConfig& c : s.configs()) {
+    if (std::find(in_rows.begin(), in_rows.end(), c.name()) != in_rows.end()) {
+      AddOnce(c.name(), &order);
+    }
+  }
+  for (const std::string& c : in_rows) AddOnce(c, &order);
+  return order;
+}
+
+// Attention-output SQNR: rows = variants, columns = configurations.
+std::string SqnrByVariantHeatmap(const v1::StudyReport& s, const std::vector<std::string>& variants,
+                                 const std::vector<std::string>& configs) {
+  svg::ValueHeatmapSpec spec;
+  spec.title = "Attention-output SQNR (dB) by variant and configuration";
+  spec.row_labels = variants;
+  spec.col_labels = configs;
+  spec.value_label = "SQNR dB";
+  spec.values.assign(variants.size() * configs.size(), kNaN);
+  const std::map<std::string, size_t> variant_index = IndexOf(variants);
+  const std::map<std::string, size_t> config_index = IndexOf(configs);
+  for (const v1::StudyRow& r : s.rows()) {
+    spec.values[variant_index.at(r.variant()) * configs.size() + config_index.at(r.config())] =
+        r.attention_error().sqnr_db();
+  }
+  return svg::ValueHeatmap(spec);
+}
+
+// Small multiples: per variant, SQNR per layer (rows) and configuration (columns), on one colour
+// scale over all of them. Variants without per-layer errors get no map.
+std::vector<std::string> SqnrPerLayerHeatmaps(const v1::StudyReport& s,
+                                              const std::vector<std::string>& variants,
+                                              const std::vector<std::string>& configs) {
+  const std::map<std::string, size_t> config_index = IndexOf(configs);
+  std::vector<svg::ValueHeatmapSpec> specs;
+  std::vector<double> all;
+  for (const std::string& variant : variants) {
+    std::map<int, std::vector<double>> by_layer;  // layer -> one value per configuration
+    for (const v1::StudyRow& r : s.rows()) {
+      if (r.variant() != variant) continue;
+      for (const v1::StudyLayerError& l : r.layers()) {
+        std::vector<double>& row = by_layer[l.layer()];
+        row.resize(configs.size(), kNaN);
+        row[config_index.at(r.config())] = l.output().sqnr_db();
+        all.push_back(l.output().sqnr_db());
+      }
+    }
+    if (by_layer.empty()) continue;
+    svg::ValueHeatmapSpec spec;
+    spec.title = absl::StrCat("SQNR (dB) per layer and configuration: ", Shorten(variant, 40));
+    spec.col_labels = configs;
+    spec.value_label = "SQNR dB";
+    spec.cell_w = 34.0;
+    spec.cell_h = 18.0;
+    spec.value_font_px = 9.0;
+    for (const auto& [layer, values] : by_layer) {
+      spec.row_labels.push_back(absl::StrCat("layer ", layer));
+      spec.values.insert(spec.values.end(), values.begin(), values.end());
+    }
+    specs.push_back(std::move(spec));
+  }
+  std::vector<std::string> charts;
+  const svg::ValueColorScale colors = svg::ValueColorScale::Over(all);
+  for (svg::ValueHeatmapSpec& spec : specs) {
+    spec.colors = colors;
+    charts.push_back(svg::ValueHeatmap(spec));
+  }
+  return charts;
+}
+
 }  // namespace
 
 void AppendStudyReport(const v1::StudyReport& s, std::string* out) {
@@ -113,36 +215,35 @@ void AppendStudyReport(const v1::StudyReport& s, std::string* out) {
                 rows, out);
   }
   if (s.rows_size() > 0) {
-    std::vector<LabelledValue> values;
+    const std::vector<std::string> variants = VariantOrder(s);
+    const std::vector<std::string> configs = ConfigOrder(s);
+    *out += "<h3>int8 attention cost per configuration</h3>\n";
+    AppendNote(
+        "SQNR of the int8 attention output against fp32 (dB, higher and darker is better), "
+        "pooled over layers; \"exact\": the int8 output equals the reference.",
+        out);
+    AppendCharts({SqnrByVariantHeatmap(s, variants, configs)}, out);
     std::vector<std::vector<Cell>> rows;
     for (const v1::StudyRow& r : s.rows()) {
-      values.push_back({r.variant(), r.config(), r.attention_error().sqnr_db()});
       rows.push_back({r.variant(), r.config(), Num(r.sink_rate()), Num(r.abs_max_over_median()),
                       DbText(r.attention_error().sqnr_db()),
                       r.layers_size() > 0 ? DbText(r.worst_layer_sqnr_db()) : "",
                       Num(r.attention_error().cosine()), Num(r.streaming_nll())});
     }
-    *out += "<h3>int8 attention cost per configuration</h3>\n";
-    std::vector<std::string> charts = {QuantErrorChart(
-        "Attention-output SQNR by variant and configuration", "variant", values)};
-    for (const v1::StudyVariant& v : s.variants()) {
-      std::vector<LabelledValue> per_layer;
-      for (const v1::StudyRow& r : s.rows()) {
-        if (r.variant() != v.name()) continue;
-        for (const v1::StudyLayerError& l : r.layers()) {
-          per_layer.push_back({absl::StrCat("layer ", l.layer()), r.config(), l.output().sqnr_db()});
-        }
-      }
-      if (!per_layer.empty()) {
-        charts.push_back(QuantErrorChart(absl::StrCat("SQNR per layer and configuration: ",
-                                                      Shorten(v.name(), 40)),
-                                         "layer", per_layer));
-      }
-    }
-    AppendCharts(charts, out);
+    absl::StrAppend(out, "<details><summary>All configurations (", rows.size(),
+                    " rows)</summary>\n");
     AppendTable({"variant", "configuration", "sink rate %", "abs-max / median", "SQNR dB",
                  "worst layer dB", "cosine", "streaming NLL"},
                 rows, out);
+    *out += "</details>\n";
+    const std::vector<std::string> per_layer = SqnrPerLayerHeatmaps(s, variants, configs);
+    if (!per_layer.empty()) {
+      *out += "<h3>int8 attention cost per layer</h3>\n";
+      AppendNote("SQNR per layer (rows) and configuration (columns), one map per variant, all on "
+                 "one colour scale.",
+                 out);
+      AppendCharts(per_layer, out);
+    }
   }
   std::vector<std::string> streaming = {StreamingBars(s)};
   for (const v1::StudyVariant& v : s.variants()) streaming.push_back(StreamingCurves(v));

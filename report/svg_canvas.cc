@@ -52,14 +52,14 @@ void Svg::Triangle(double cx, double cy, double size, absl::string_view fill) {
 }
 
 void Svg::Text(double x, double y, absl::string_view text, absl::string_view anchor,
-               absl::string_view cls, double rotate_deg) {
+               absl::string_view cls, double rotate_deg, absl::string_view extra) {
   absl::StrAppend(&body_, "<text x=\"", Px(x), "\" y=\"", Px(y), "\" class=\"", cls, "\"");
   if (anchor != "start") absl::StrAppend(&body_, " text-anchor=\"", anchor, "\"");
   if (rotate_deg != 0.0) {
     absl::StrAppend(&body_, " transform=\"rotate(", Px(rotate_deg), " ", Px(x), " ", Px(y),
                     ")\"");
   }
-  absl::StrAppend(&body_, ">", Escape(text), "</text>");
+  absl::StrAppend(&body_, extra, ">", Escape(text), "</text>");
 }
 
 std::string Svg::Finish() const {

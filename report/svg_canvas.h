@@ -51,9 +51,10 @@ class Svg {
   // An upward triangle centred on (cx, cy).
   void Triangle(double cx, double cy, double size, absl::string_view fill);
 
-  // `cls` picks the CSS text style: "t" title, "l" axis label, "k" tick, "s" small, "h" halo.
+  // `cls` picks the CSS text style: "t" title, "l" axis label, "k" tick, "s" small, "h" halo,
+  // "v" a value in a heatmap cell. `extra`: raw attributes (e.g. an inline style).
   void Text(double x, double y, absl::string_view text, absl::string_view anchor = "start",
-            absl::string_view cls = "k", double rotate_deg = 0.0);
+            absl::string_view cls = "k", double rotate_deg = 0.0, absl::string_view extra = "");
 
   // The whole <svg> element, followed by a newline.
   std::string Finish() const;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "absl/strings/str_format.h"
 
@@ -35,6 +36,15 @@ std::string SequentialColor(double t) {
     rgb[k] = static_cast<int>(std::lround(kStops[i][k] + f * (kStops[i + 1][k] - kStops[i][k])));
   }
   return absl::StrFormat("#%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
+}
+
+std::string ReadableTextColor(const std::string& fill) {
+  unsigned rgb[3] = {255, 255, 255};
+  if (fill.size() == 7 && fill[0] == '#') {
+    for (int k = 0; k < 3; ++k) rgb[k] = std::stoul(fill.substr(1 + 2 * k, 2), nullptr, 16);
+  }
+  const double brightness = (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]) / 255.0;
+  return brightness < 0.55 ? "#ffffff" : "#111111";
 }
 
 double ProbabilityToColorT(double p) {

@@ -29,6 +29,10 @@ const char* SeriesDash(size_t i);
 // non-finite t: kMissingColor. "#rrggbb".
 std::string SequentialColor(double t);
 
+// A text colour readable on `fill` ("#rrggbb"): "#ffffff" on dark fills, "#111111" on light
+// ones (perceived brightness 0.299 R + 0.587 G + 0.114 B below 55 %: dark).
+std::string ReadableTextColor(const std::string& fill);
+
 // Probabilities are shown as sqrt(p) so that 1% mass is still a visible tint (10% of the scale);
 // NaN stays NaN.
 double ProbabilityToColorT(double p);

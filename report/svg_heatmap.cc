@@ -1,11 +1,14 @@
-// svg_heatmap.cc: grid pooling and the probability heatmap.
+// svg_heatmap.cc: grid pooling, the probability heatmap and the labelled value heatmap.
 #include "report/svg_heatmap.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "report/svg_canvas.h"
 #include "report/svg_color.h"
 #include "report/svg_text.h"
@@ -14,6 +17,8 @@ namespace sinkscope::analysis::svg {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kPi = 3.14159265358979323846;
 
 }  // namespace
 
@@ -143,6 +148,150 @@ std::string ProbabilityHeatmap(const ProbabilityHeatmapSpec& spec) {
     svg.Text(bar_x + 13, py + 3.5, Num(p), "start", "k");
   }
   svg.Text(8, height - 8, "colour: probability p on a sqrt scale (√p)", "start", "s");
+  return svg.Finish();
+}
+
+ValueColorScale ValueColorScale::Over(const std::vector<double>& values) {
+  double lo = kInf;
+  double hi = -kInf;
+  for (double v : values) {
+    if (!std::isfinite(v)) continue;
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  ValueColorScale s;
+  if (lo <= hi) {
+    s.lo = lo;
+    s.hi = hi;
+  }
+  return s;
+}
+
+double ValueColorScale::T(double v) const {
+  if (std::isnan(v) || v == -kInf) return kNaN;
+  if (v == kInf || !(hi > lo)) return 1.0;
+  return kLowT + (1.0 - kLowT) * std::clamp((v - lo) / (hi - lo), 0.0, 1.0);
+}
+
+std::string ValueColorScale::Color(double v) const { return SequentialColor(T(v)); }
+
+std::string ValueHeatmap(const ValueHeatmapSpec& spec) {
+  const size_t rows = spec.row_labels.size();
+  const size_t cols = spec.col_labels.size();
+  if (rows == 0 || cols == 0) return "";
+  Svg svg(spec.kind, spec.title);
+  std::vector<double> values(rows * cols, kNaN);
+  std::copy_n(spec.values.begin(), std::min(values.size(), spec.values.size()), values.begin());
+  const ValueColorScale colors = spec.colors ? *spec.colors : ValueColorScale::Over(values);
+  auto text_of = [&](double v) -> std::string {
+    if (v == kInf) return spec.infinite_text;
+    if (!std::isfinite(v)) return "";
+    return spec.format ? spec.format(v) : absl::StrFormat("%.1f", v);
+  };
+
+  // Cells are widened to fit their longest value; column labels wider than a cell are rotated
+  // and run up and to the right of their column.
+  const double font = spec.value_font_px;
+  double cell_w = spec.cell_w;
+  bool any_finite = false;
+  bool any_inf = false;
+  bool any_missing = false;
+  for (double v : values) {
+    cell_w = std::max(cell_w, TextWidth(text_of(v), font) + 6.0);
+    any_finite |= std::isfinite(v);
+    any_inf |= v == kInf;
+    any_missing |= std::isnan(v) || v == -kInf;
+  }
+  const double cell_h = std::max(spec.cell_h, font + 6.0);
+  constexpr size_t kMaxLabelChars = 32;
+  std::vector<std::string> row_labels;
+  std::vector<std::string> col_labels;
+  double row_label_w = 0.0;
+  double col_label_w = 0.0;
+  for (const std::string& l : spec.row_labels) {
+    row_labels.push_back(Shorten(l, kMaxLabelChars));
+    row_label_w = std::max(row_label_w, TextWidth(row_labels.back(), kTickFont));
+  }
+  for (const std::string& l : spec.col_labels) {
+    col_labels.push_back(Shorten(l, kMaxLabelChars));
+    col_label_w = std::max(col_label_w, TextWidth(col_labels.back(), kTickFont));
+  }
+  const bool rotate = col_label_w > cell_w - 6.0;
+  constexpr double kAngle = 40.0;
+  const double cos_a = std::cos(kAngle * kPi / 180.0);
+  const double sin_a = std::sin(kAngle * kPi / 180.0);
+  const double grid_x = 12.0 + row_label_w + 8.0;
+  const double grid_y = 30.0 + (rotate ? col_label_w * sin_a + 12.0 : 14.0);
+  const double grid_w = cell_w * static_cast<double>(cols);
+  const double grid_h = cell_h * static_cast<double>(rows);
+  double right = grid_x + grid_w;
+  for (size_t c = 0; rotate && c < cols; ++c) {
+    right = std::max(right, grid_x + (static_cast<double>(c) + 0.5) * cell_w +
+                                TextWidth(col_labels[c], kTickFont) * cos_a + 4.0);
+  }
+
+  svg.Text(10, 17, spec.title, "start", "t");
+  for (size_t c = 0; c < cols; ++c) {
+    const double cx = grid_x + (static_cast<double>(c) + 0.5) * cell_w;
+    if (rotate) {
+      svg.Text(cx - 2.0, grid_y - 6.0, col_labels[c], "start", "k", -kAngle);
+    } else {
+      svg.Text(cx, grid_y - 6.0, col_labels[c], "middle", "k");
+    }
+  }
+  for (size_t r = 0; r < rows; ++r) {
+    const double y = grid_y + static_cast<double>(r) * cell_h;
+    svg.Text(grid_x - 6.0, y + cell_h / 2 + 3.5, row_labels[r], "end", "k");
+    for (size_t c = 0; c < cols; ++c) {
+      const double v = values[r * cols + c];
+      const double x = grid_x + static_cast<double>(c) * cell_w;
+      const std::string fill = colors.Color(v);
+      const std::string text = text_of(v);
+      svg.Rect(x, y, cell_w, cell_h, fill,
+               absl::StrCat(spec.row_labels[r], " / ", spec.col_labels[c], ": ",
+                            text.empty() ? "no value" : text),
+               " stroke=\"#fff\" stroke-width=\"1\"");
+      if (text.empty()) continue;
+      svg.Text(x + cell_w / 2, y + cell_h / 2 + 0.35 * font, text, "middle", "v", 0.0,
+               absl::StrCat(" style=\"fill:", ReadableTextColor(fill), ";font-size:", Px(font),
+                            "px\""));
+    }
+  }
+
+  // Legend: "<value_label>: lo [colour bar] hi", the +inf swatch, the missing swatch.
+  const double ly = grid_y + grid_h + 12.0;
+  double lx = 12.0;
+  if (!spec.value_label.empty()) {
+    const std::string label = absl::StrCat(spec.value_label, ":");
+    svg.Text(lx, ly + 9.0, label, "start", "g");
+    lx += TextWidth(label, kLegendFont) + 6.0;
+  }
+  if (any_finite) {
+    const std::string lo = text_of(colors.lo);
+    svg.Text(lx, ly + 9.0, lo, "start", "k");
+    lx += TextWidth(lo, kTickFont) + 4.0;
+    constexpr int kSteps = 24;
+    constexpr double kStepW = 5.0;
+    for (int i = 0; i < kSteps; ++i) {
+      const double v = colors.lo + (colors.hi - colors.lo) * (i + 0.5) / kSteps;
+      svg.Rect(lx + i * kStepW, ly, kStepW + 0.5, 10.0, colors.Color(v));
+    }
+    svg.Rect(lx, ly, kSteps * kStepW, 10.0, "none", "", " stroke=\"#888\" stroke-width=\"0.5\"");
+    lx += kSteps * kStepW + 4.0;
+    const std::string hi = text_of(colors.hi);
+    svg.Text(lx, ly + 9.0, hi, "start", "k");
+    lx += TextWidth(hi, kTickFont) + 14.0;
+  }
+  auto swatch = [&](const std::string& fill, const std::string& label) {
+    svg.Rect(lx, ly, 14.0, 10.0, fill, "", " stroke=\"#888\" stroke-width=\"0.5\"");
+    svg.Text(lx + 18.0, ly + 9.0, label, "start", "g");
+    lx += 18.0 + TextWidth(label, kLegendFont) + 14.0;
+  };
+  if (any_inf) swatch(colors.Color(kInf), absl::StrCat(spec.infinite_text, " (+∞)"));
+  if (any_missing) swatch(kMissingColor, "no value");
+
+  const double width = std::max({right, lx, TextWidth(spec.title, 13.0) + 20.0}) + 10.0;
+  svg.SetSize(width, ly + 10.0 + 10.0);
   return svg.Finish();
 }
 

@@ -1,20 +1,30 @@
 // File: report/svg_heatmap.h
 //
-// svg_heatmap.h: heatmaps of the SVG toolkit. `ProbabilityHeatmap` draws a grid of
-// probabilities (attention maps: rows = queries, cols = keys) on a sqrt colour scale with a
-// colour bar, an optional separate "sink" column, and pools grids larger than 64 x 64 cells by
-// averaging blocks. `Grid` and `PoolGrid` are the row-major grid it reads.
+// svg_heatmap.h: heatmaps of the SVG toolkit.
+//   ProbabilityHeatmap  a grid of probabilities (attention maps: rows = queries, cols = keys) on a
+//                       sqrt colour scale with a colour bar and an optional separate "sink"
+//                       column; grids larger than 64 x 64 cells are pooled by averaging blocks.
+//   ValueHeatmap        a labelled table of values (rows x columns, e.g. SQNR dB per variant and
+//                       configuration): colour on a sequential scale over the finite values'
+//                       range (`ValueColorScale`), the value printed in each cell in a colour
+//                       readable on it, +inf drawn with the top colour and labelled "exact", long
+//                       column labels rotated, and a colour legend with the range.
+// `Grid` and `PoolGrid` are the row-major grid ProbabilityHeatmap reads.
 //
 // Example:
-//   ProbabilityHeatmapSpec spec;
-//   spec.heading = "layer 0 head 1";
-//   spec.title = "layer 0 head 1: attention probabilities";
-//   spec.probs = {rows, cols, probs};                      // NaN: missing (grey)
-//   std::string chart = ProbabilityHeatmap(spec);
+//   ValueHeatmapSpec spec;
+//   spec.title = "SQNR (dB) by variant and configuration";
+//   spec.row_labels = {"vanilla", "softmax1"};
+//   spec.col_labels = {"per-tensor kv8 keep0", "per-tensor kv8 keep4"};
+//   spec.values = {21.3, 27.9, 30.2, INFINITY};              // row-major; NaN: no value (grey)
+//   spec.value_label = "SQNR dB";
+//   std::string chart = ValueHeatmap(spec);                  // "" without rows or columns
 #ifndef SINKSCOPE_REPORT_SVG_HEATMAP_H_
 #define SINKSCOPE_REPORT_SVG_HEATMAP_H_
 
 #include <cstddef>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +57,43 @@ struct ProbabilityHeatmapSpec {
 // The <svg> element: cells (one rect per run of equal colour in a row), first / middle / last
 // position ticks, the colour bar with p = 0, 0.05, 0.25, 1.
 std::string ProbabilityHeatmap(const ProbabilityHeatmapSpec& spec);
+
+// A value -> colour map for ValueHeatmap: linear from `lo` (the light end, t = kLowT of the
+// sequential Blues) to `hi` (the dark end, t = 1); values outside are clamped, +inf takes the
+// dark end, NaN and -inf are missing (kMissingColor).
+struct ValueColorScale {
+  static constexpr double kLowT = 0.08;  // a light tint, apart from white and from missing grey
+
+  // The range of the finite values; [0, 1] without any; lo == hi when all are equal.
+  static ValueColorScale Over(const std::vector<double>& values);
+
+  // Position on SequentialColor's scale, in [kLowT, 1]; NaN for NaN and -inf. With lo == hi
+  // every finite value maps to 1.
+  double T(double v) const;
+  std::string Color(double v) const;
+
+  double lo = 0.0;
+  double hi = 1.0;
+};
+
+struct ValueHeatmapSpec {
+  std::string kind = "value-heatmap";
+  std::string title;                    // drawn above the grid; also the chart's <title>
+  std::vector<std::string> row_labels;  // one per row
+  std::vector<std::string> col_labels;  // one per column (rotated when wider than a cell)
+  std::vector<double> values;           // row-major; missing entries count as NaN
+  // Text of a finite value in its cell, in tooltips and in the legend; default "%.1f".
+  std::function<std::string(double)> format;
+  std::string infinite_text = "exact";  // the text of +inf (drawn with the top colour)
+  std::string value_label;              // what the colour means, in the legend ("SQNR dB")
+  std::optional<ValueColorScale> colors;  // default: ValueColorScale::Over(values)
+  double cell_w = 52.0;                 // px
+  double cell_h = 24.0;
+  double value_font_px = 10.5;
+};
+
+// The <svg> element; "" without rows or columns.
+std::string ValueHeatmap(const ValueHeatmapSpec& spec);
 
 }  // namespace sinkscope::analysis::svg
 
