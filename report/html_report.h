@@ -10,13 +10,16 @@
 //                     sink column) visible, a separate "sink" column for sink-logit / KV-bias mass;
 //   layer-bars        abs-max and median |h| per layer (log axis), layers with massive activations;
 //   channel-profile   per-channel abs-max of hidden states or of weight tensors (log axis);
-//   quant-error       SQNR dB per scheme, grouped by tensor, layer or study variant (the study
-//                     adds one chart per variant: per layer, per configuration);
+//   quant-error       SQNR dB per scheme, grouped by tensor or layer (bars);
+//   value-heatmap     study: attention-output SQNR dB per variant (rows) and configuration
+//                     (columns), the value in each cell, "exact" for +inf; then one small map
+//                     per variant of SQNR per layer and configuration;
 //   receptive-field   influence curves P(d) and the fitted summary with relative errors;
 //   streaming         StreamingLLM mean NLL per cache configuration and NLL against position
 //                     (sink study);
 //   tables            tensors, merged summary, per-head first-token mass, massive activations,
-//                     study variants (the answer per variant) and rows, quant_demo errors.
+//                     study variants (the answer per variant) and rows (folded in a
+//                     <details>), quant_demo errors.
 // Every chart is an <svg class="chart" data-chart="KIND"> with a <title> child. Every string from
 // the report is HTML-escaped; non-finite numbers never reach an SVG coordinate (an infinite SQNR
 // is drawn capped and labelled "exact"). Maps larger than 64 x 64 cells are pooled further.

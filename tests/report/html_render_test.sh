@@ -94,17 +94,20 @@ check_page activations report.png \
   heatmap=6 layer-bars=1 channel-profile=3 quant-error=1 receptive-field=0
 check_page weights report_weights.png \
   heatmap=0 layer-bars=0 channel-profile=12 quant-error=1 receptive-field=0
-# study: 1 SQNR chart by variant + 4 per-layer charts + the activation section's; streaming:
-# 1 bar chart + 4 curves.
+# study: 1 SQNR value heatmap by variant + 4 per-layer ones; the activation section's SQNR bars;
+# streaming: 1 bar chart + 4 curves.
 check_page study report_study.png \
-  heatmap=2 layer-bars=1 channel-profile=1 quant-error=6 receptive-field=1 streaming=5
+  heatmap=2 layer-bars=1 channel-profile=1 quant-error=1 value-heatmap=5 receptive-field=1 \
+  streaming=5
 
 # sink_study on the tiny checkpoint (2 layers x 4 heads): maps of heads 0-1 of both layers; one
-# channel profile per layer; SQNR by variant + per layer (the scan's own int8 replay is off);
-# the receptive field of the pattern "FF"; streaming bars + one curve.
+# channel profile per layer; SQNR value heatmaps by variant + per layer (no SQNR bars: the
+# scan's own int8 replay is off); the receptive field of the pattern "FF"; streaming bars + one
+# curve.
 if [ -n "$sink_study" ]; then
   check_page sink_study report_sink_study.png \
-    heatmap=4 layer-bars=1 channel-profile=2 quant-error=2 receptive-field=1 streaming=2
+    heatmap=4 layer-bars=1 channel-profile=2 quant-error=0 value-heatmap=2 receptive-field=1 \
+    streaming=2
 fi
 
 if [ "$failures" -ne 0 ]; then

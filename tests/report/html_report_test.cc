@@ -275,28 +275,98 @@ TEST(HtmlReportTest, ReceptiveFieldReport) {
   EXPECT_NE(html.find("relative error"), std::string::npos);
 }
 
+// The chart <svg> ... </svg> of `kind` number `index` (0-based); "" when there is none.
+std::string ChartOf(const std::string& html, const std::string& kind, int index = 0) {
+  const std::string open = absl::StrCat("<svg class=\"chart\" data-chart=\"", kind, "\"");
+  size_t pos = html.find(open);
+  for (int i = 0; i < index && pos != std::string::npos; ++i) pos = html.find(open, pos + 1);
+  if (pos == std::string::npos) return "";
+  return html.substr(pos, html.find("</svg>", pos) + 6 - pos);
+}
+
+// The fill of the heatmap cell whose tooltip is `tooltip`; "" when there is none.
+std::string CellFill(const std::string& svg, const std::string& tooltip) {
+  const size_t title = svg.find(absl::StrCat("><title>", tooltip, "</title>"));
+  if (title == std::string::npos) return "";
+  const size_t rect = svg.rfind("<rect ", title);
+  const size_t fill = svg.find(" fill=\"", rect);
+  if (fill == std::string::npos || fill > title) return "";
+  return svg.substr(fill + 7, svg.find('"', fill + 7) - fill - 7);
+}
+
 TEST(HtmlReportTest, StudyReport) {
   v1::Report r;
   FillProvenance(&r);
   v1::StudyReport* s = r.mutable_study_report();
-  for (const char* variant : {"baseline", "softmax1", kNasty}) {
+  // The report's configuration order is not the rows' order: the columns follow the report.
+  for (const char* config : {"W8A8 + fp32 sink KV", "W8A8"}) s->add_configs()->set_name(config);
+  const char* variants[] = {"baseline", "softmax1", kNasty};
+  for (int v = 0; v < 3; ++v) {
     for (const char* config : {"W8A8", "W8A8 + fp32 sink KV"}) {
+      const bool w8a8 = std::string(config) == "W8A8";
       v1::StudyRow* row = s->add_rows();
-      row->set_variant(variant);
+      row->set_variant(variants[v]);
       row->set_config(config);
-      AddError(config, std::string(config) == "W8A8" ? 20.0 : kInf,
-               row->mutable_attention_error());
+      AddError(config, w8a8 ? 20.0 + 5.25 * v : kInf, row->mutable_attention_error());
+      for (int l = 0; l < (v < 2 ? 2 : 0); ++l) {  // the third variant has no per-layer errors
+        v1::StudyLayerError* le = row->add_layers();
+        le->set_layer(l);
+        AddError(config, w8a8 ? 18.0 + v + l : 30.0 + l, le->mutable_output());
+      }
     }
   }
   FillActivations(s->add_activations());
   FillReceptiveField(s->add_receptive_fields());
   const std::string html = RenderHtmlReport(r);
   ExpectWellFormed(html);
-  EXPECT_EQ(Charts(html, "quant-error"), 2);  // study rows, and the activations' layers
+  // SQNR by variant and configuration, then one small map per variant with per-layer errors.
+  EXPECT_EQ(Charts(html, "value-heatmap"), 3);
+  EXPECT_EQ(Charts(html, "quant-error"), 1);  // the activations' layers only
   EXPECT_EQ(Charts(html, "heatmap"), 4);
   EXPECT_EQ(Charts(html, "layer-bars"), 1);
   EXPECT_EQ(Charts(html, "receptive-field"), 1);
   EXPECT_NE(html.find("softmax1"), std::string::npos);
+
+  const std::string by_variant = ChartOf(html, "value-heatmap");
+  ASSERT_FALSE(by_variant.empty());
+  EXPECT_NE(by_variant.find("<title>Attention-output SQNR (dB) by variant and configuration"),
+            std::string::npos);
+  // Values in the cells, one decimal; +inf is "exact".
+  for (const char* value : {">20.0<", ">25.2<", ">30.5<", ">exact<"}) {
+    EXPECT_NE(by_variant.find(value), std::string::npos) << value;
+  }
+  EXPECT_EQ(Count(by_variant, ">exact<"), 3);
+  // Rows: variants (escaped); columns in the report's configuration order.
+  EXPECT_NE(by_variant.find("&lt;&amp;&gt;&quot;"), std::string::npos);
+  EXPECT_LT(by_variant.find(">W8A8 + fp32 sink KV</text>"), by_variant.find(">W8A8</text>"));
+  // Colour grows with the value: the lowest and highest finite SQNR differ, exact takes the top.
+  const std::string low = CellFill(by_variant, "baseline / W8A8: 20.0");
+  const std::string high = CellFill(by_variant, "&lt;&amp;&gt;&quot; / W8A8: 30.5");
+  const std::string exact = CellFill(by_variant, "baseline / W8A8 + fp32 sink KV: exact");
+  ASSERT_FALSE(low.empty());
+  ASSERT_FALSE(high.empty());
+  EXPECT_NE(low, high);
+  EXPECT_EQ(high, exact);
+  EXPECT_NE(by_variant.find(">SQNR dB:<"), std::string::npos);  // the legend and its range
+  EXPECT_NE(by_variant.find(">20.0</text><rect"), std::string::npos);
+
+  // Per layer: rows are layers, one map per variant that has them.
+  const std::string per_layer = ChartOf(html, "value-heatmap", 1);
+  EXPECT_NE(per_layer.find("per layer and configuration: baseline"), std::string::npos);
+  EXPECT_NE(per_layer.find(">layer 1<"), std::string::npos);
+  EXPECT_NE(per_layer.find(">19.0<"), std::string::npos);
+  EXPECT_NE(ChartOf(html, "value-heatmap", 2).find("softmax1"), std::string::npos);
+
+  // The rows table is folded under the heatmap.
+  const size_t details = html.find("<details><summary>All configurations (6 rows)</summary>");
+  ASSERT_NE(details, std::string::npos);
+  const size_t details_end = html.find("</details>", details);
+  ASSERT_NE(details_end, std::string::npos);
+  EXPECT_LT(html.find("data-chart=\"value-heatmap\""), details);
+  const std::string folded = html.substr(details, details_end - details);
+  EXPECT_NE(folded.find("<th>worst layer dB</th>"), std::string::npos);
+  EXPECT_EQ(Count(folded, "<tr>"), 1 + 6);  // header + one per study row
+  EXPECT_EQ(folded.find("<svg"), std::string::npos);
 }
 
 TEST(HtmlReportTest, QuantDemoReport) {

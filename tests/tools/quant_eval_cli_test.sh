@@ -60,7 +60,8 @@ expect_code 2 "$qe" --checkpoint="$t/tiny" --tokens="$t/ids.txt" --shard=2/2
 # Remedies: the report records them, the summary ranks them per base.
 expect_code 0 "$qe" --checkpoint="$t/tiny" --tokens="$t/ids.txt" \
   --configs=w8a8_tensor,w8a8_tensor+keep_sink,w8a8_tensor+smooth0.8,w8a8_tensor+rotate,w8a8_tensor+llmint8,w8a8_tensor+clip,kv4,kv4+keep_sink4 \
-  --calibration="$t/ids2.txt" --json="$t/rem.json"
+  --calibration="$t/ids2.txt" --json="$t/rem.json" --html="$t/rem.html"
+grep -q "Which remedy wins for w8a8_tensor" "$t/rem.html" || fail "html: no remedy ranking"
 grep -q "which remedy wins for w8a8_tensor" "$t/out.txt" || { cat "$t/out.txt"; fail "no remedy ranking"; }
 grep -q "which remedy wins for kv4" "$t/out.txt" || fail "no kv4 remedy ranking"
 grep -q '"smooth_alpha": 0.8' "$t/rem.json" || fail "smooth alpha not recorded"
