@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "model/model_config.h"
 #include "model/transformer.h"
+#include "tests/model/fixture_models.h"
 #include "tests/model/memory_checkpoint.h"
 
 namespace sinkscope::analysis {
@@ -514,24 +515,16 @@ ModelConfig MustParse(const std::string& json) {
   return *c;
 }
 
+// The shared fixture layouts (tests/model/fixture_models.h), with a sharper LM head (3 / sqrt(d))
+// so that next-token distributions are not near-uniform.
 void AddLlama(const ModelConfig& c, MemoryCheckpoint* ck) {
-  const int64_t d = c.hidden_size, q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim;
-  const int64_t f = c.intermediate_size;
-  ck->Add("model.embed_tokens.weight", {c.vocab_size, d}, 1.0);
-  for (int l = 0; l < c.num_layers; ++l) {
-    const std::string p = absl::StrCat("model.layers.", l, ".");
-    ck->Add(p + "input_layernorm.weight", {d}, 0.2, 1.0);
-    ck->Add(p + "post_attention_layernorm.weight", {d}, 0.2, 1.0);
-    ck->Add(p + "self_attn.q_proj.weight", {q, d}, 1.5 / std::sqrt(d));
-    ck->Add(p + "self_attn.k_proj.weight", {kv, d}, 1.5 / std::sqrt(d));
-    ck->Add(p + "self_attn.v_proj.weight", {kv, d}, 1.0 / std::sqrt(d));
-    ck->Add(p + "self_attn.o_proj.weight", {d, q}, 1.0 / std::sqrt(q));
-    ck->Add(p + "mlp.gate_proj.weight", {f, d}, 1.0 / std::sqrt(d));
-    ck->Add(p + "mlp.up_proj.weight", {f, d}, 1.0 / std::sqrt(d));
-    ck->Add(p + "mlp.down_proj.weight", {d, f}, 1.0 / std::sqrt(f));
-  }
-  ck->Add("model.norm.weight", {d}, 0.2, 1.0);
-  ck->Add("lm_head.weight", {c.vocab_size, d}, 3.0 / std::sqrt(d));
+  model::test_support::AddLlamaTensors(c, ck, 3.0);
+}
+void AddGpt2(const ModelConfig& c, MemoryCheckpoint* ck) {
+  model::test_support::AddGpt2Tensors(c, "", ck);
+}
+void AddGptOss(const ModelConfig& c, MemoryCheckpoint* ck) {
+  model::test_support::AddGptOssTensors(c, ck, 3.0);
 }
 
 std::vector<int32_t> Ids(int n, int vocab, uint32_t seed) {
@@ -574,57 +567,6 @@ constexpr char kGptOss[] = R"({"model_type": "gpt_oss", "hidden_size": 32, "num_
   "vocab_size": 40, "num_local_experts": 4, "num_experts_per_tok": 2, "rms_norm_eps": 1e-5,
   "rope_theta": 150000, "sliding_window": 5, "swiglu_limit": 3.0, "attention_bias": true,
   "tie_word_embeddings": false, "hidden_act": "silu", "rope_scaling": null})";
-
-void AddGpt2(const ModelConfig& c, MemoryCheckpoint* ck) {
-  const int64_t d = c.hidden_size, f = c.intermediate_size;
-  ck->Add("wte.weight", {c.vocab_size, d}, 1.0);
-  ck->Add("wpe.weight", {c.max_position_embeddings, d}, 0.5);
-  for (int l = 0; l < c.num_layers; ++l) {
-    const std::string p = absl::StrCat("h.", l, ".");
-    ck->Add(p + "ln_1.weight", {d}, 0.2, 1.0);
-    ck->Add(p + "ln_1.bias", {d}, 0.2);
-    ck->Add(p + "attn.c_attn.weight", {d, 3 * d}, 1.5 / std::sqrt(d));
-    ck->Add(p + "attn.c_attn.bias", {3 * d}, 0.3);
-    ck->Add(p + "attn.c_proj.weight", {d, d}, 1.0 / std::sqrt(d));
-    ck->Add(p + "attn.c_proj.bias", {d}, 0.3);
-    ck->Add(p + "ln_2.weight", {d}, 0.2, 1.0);
-    ck->Add(p + "ln_2.bias", {d}, 0.2);
-    ck->Add(p + "mlp.c_fc.weight", {d, f}, 1.0 / std::sqrt(d));
-    ck->Add(p + "mlp.c_fc.bias", {f}, 0.3);
-    ck->Add(p + "mlp.c_proj.weight", {f, d}, 1.0 / std::sqrt(f));
-    ck->Add(p + "mlp.c_proj.bias", {d}, 0.3);
-  }
-  ck->Add("ln_f.weight", {d}, 0.2, 1.0);
-  ck->Add("ln_f.bias", {d}, 0.2);
-}
-
-void AddGptOss(const ModelConfig& c, MemoryCheckpoint* ck) {
-  const int64_t d = c.hidden_size, q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim;
-  const int64_t f = c.intermediate_size, E = c.num_experts;
-  ck->Add("model.embed_tokens.weight", {c.vocab_size, d}, 1.0);
-  for (int l = 0; l < c.num_layers; ++l) {
-    const std::string p = absl::StrCat("model.layers.", l, ".");
-    ck->Add(p + "input_layernorm.weight", {d}, 0.2, 1.0);
-    ck->Add(p + "post_attention_layernorm.weight", {d}, 0.2, 1.0);
-    ck->Add(p + "self_attn.q_proj.weight", {q, d}, 1.5 / std::sqrt(d));
-    ck->Add(p + "self_attn.k_proj.weight", {kv, d}, 1.5 / std::sqrt(d));
-    ck->Add(p + "self_attn.v_proj.weight", {kv, d}, 1.0 / std::sqrt(d));
-    ck->Add(p + "self_attn.o_proj.weight", {d, q}, 1.0 / std::sqrt(q));
-    ck->Add(p + "self_attn.q_proj.bias", {q}, 0.3);
-    ck->Add(p + "self_attn.k_proj.bias", {kv}, 0.3);
-    ck->Add(p + "self_attn.v_proj.bias", {kv}, 0.3);
-    ck->Add(p + "self_attn.o_proj.bias", {d}, 0.3);
-    ck->Add(p + "self_attn.sinks", {c.num_heads}, 1.5, 0.5);
-    ck->Add(p + "mlp.router.weight", {E, d}, 1.0 / std::sqrt(d));
-    ck->Add(p + "mlp.router.bias", {E}, 0.3);
-    ck->Add(p + "mlp.experts.gate_up_proj", {E, d, 2 * f}, 2.5 / std::sqrt(d));
-    ck->Add(p + "mlp.experts.gate_up_proj_bias", {E, 2 * f}, 0.5);
-    ck->Add(p + "mlp.experts.down_proj", {E, f, d}, 1.0 / std::sqrt(f));
-    ck->Add(p + "mlp.experts.down_proj_bias", {E, d}, 0.3);
-  }
-  ck->Add("model.norm.weight", {d}, 0.2, 1.0);
-  ck->Add("lm_head.weight", {c.vocab_size, d}, 3.0 / std::sqrt(d));
-}
 
 struct Family {
   const char* name;

@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "model/model_config.h"
 #include "model/transformer.h"
+#include "tests/model/fixture_models.h"
 #include "tests/model/memory_checkpoint.h"
 #include "tests/model/naive_rope.h"
 
@@ -23,39 +24,11 @@ namespace sinkscope::model {
 namespace {
 
 using test_support::Mat;
+using test_support::AddGptOssTensors;
 using test_support::MemoryCheckpoint;
 using test_support::NaiveRope;
 using test_support::NaiveRopeScaling;
 
-
-void AddGptOssTensors(const ModelConfig& c, MemoryCheckpoint* ck) {
-  const int64_t d = c.hidden_size, q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim;
-  const int64_t f = c.intermediate_size, E = c.num_experts;
-  ck->Add("model.embed_tokens.weight", {c.vocab_size, d}, 1.0);
-  for (int l = 0; l < c.num_layers; ++l) {
-    const std::string p = absl::StrCat("model.layers.", l, ".");
-    ck->Add(p + "input_layernorm.weight", {d}, 0.2, 1.0);
-    ck->Add(p + "post_attention_layernorm.weight", {d}, 0.2, 1.0);
-    ck->Add(p + "self_attn.q_proj.weight", {q, d}, 1.5 / std::sqrt(d));
-    ck->Add(p + "self_attn.k_proj.weight", {kv, d}, 1.5 / std::sqrt(d));
-    ck->Add(p + "self_attn.v_proj.weight", {kv, d}, 1.0 / std::sqrt(d));
-    ck->Add(p + "self_attn.o_proj.weight", {d, q}, 1.0 / std::sqrt(q));
-    ck->Add(p + "self_attn.q_proj.bias", {q}, 0.3);
-    ck->Add(p + "self_attn.k_proj.bias", {kv}, 0.3);
-    ck->Add(p + "self_attn.v_proj.bias", {kv}, 0.3);
-    ck->Add(p + "self_attn.o_proj.bias", {d}, 0.3);
-    ck->Add(p + "self_attn.sinks", {c.num_heads}, 1.5, 0.5);
-    ck->Add(p + "mlp.router.weight", {E, d}, 1.0 / std::sqrt(d));
-    ck->Add(p + "mlp.router.bias", {E}, 0.3);
-    // Scaled so that |gate|, |up| often exceed the test's swiglu_limit: the clamps matter.
-    ck->Add(p + "mlp.experts.gate_up_proj", {E, d, 2 * f}, 2.5 / std::sqrt(d));
-    ck->Add(p + "mlp.experts.gate_up_proj_bias", {E, 2 * f}, 0.5);
-    ck->Add(p + "mlp.experts.down_proj", {E, f, d}, 1.0 / std::sqrt(f));
-    ck->Add(p + "mlp.experts.down_proj_bias", {E, d}, 0.3);
-  }
-  ck->Add("model.norm.weight", {d}, 0.2, 1.0);
-  ck->Add("lm_head.weight", {c.vocab_size, d}, 1.0 / std::sqrt(d));
-}
 
 // ---------------------------------------------------------------- naive forward (double)
 
