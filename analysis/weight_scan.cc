@@ -33,6 +33,23 @@ absl::Status ParseShard(absl::string_view text, int* index, int* count) {
   return absl::OkStatus();
 }
 
+std::vector<std::vector<size_t>> AssignShardsBySize(const std::vector<uint64_t>& sizes,
+                                                    int count) {
+  std::vector<std::vector<size_t>> shards(static_cast<size_t>(std::max(count, 1)));
+  std::vector<size_t> order(sizes.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return sizes[a] > sizes[b]; });
+  std::vector<uint64_t> load(shards.size(), 0);
+  for (size_t item : order) {
+    const size_t s = static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+    load[s] += sizes[item];
+    shards[s].push_back(item);
+  }
+  for (std::vector<size_t>& s : shards) std::sort(s.begin(), s.end());
+  return shards;
+}
+
 int LayerIndexFromName(absl::string_view name) {
   std::vector<absl::string_view> parts = absl::StrSplit(name, '.');
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
@@ -439,12 +456,22 @@ absl::StatusOr<sinkscope::v1::WeightReport> ScanWeights(const model::Checkpoint&
     if (GlobMatch(options.filter, t.name)) selected.push_back(&t);
   }
   report.set_tensors_in_checkpoint(static_cast<int64_t>(selected.size()));
+  std::vector<uint64_t> sizes;
+  for (const model::TensorInfo* t : selected) sizes.push_back(t->end - t->begin);
+  const std::vector<size_t> mine_index =
+      AssignShardsBySize(sizes, options.shard_count)[static_cast<size_t>(options.shard_index)];
   std::vector<const model::TensorInfo*> mine;
   uint64_t bytes_total = 0;
-  for (size_t i = options.shard_index; i < selected.size(); i += options.shard_count) {
+  for (size_t i : mine_index) {
     mine.push_back(selected[i]);
-    bytes_total += selected[i]->end - selected[i]->begin;
+    bytes_total += sizes[i];
   }
+  report.set_scanned_bytes(static_cast<int64_t>(bytes_total));
+  // Workers take the largest tensors first (the report stays in checkpoint order).
+  std::vector<size_t> queue(mine.size());
+  for (size_t i = 0; i < queue.size(); ++i) queue[i] = i;
+  std::stable_sort(queue.begin(), queue.end(),
+                   [&](size_t a, size_t b) { return sizes[mine_index[a]] > sizes[mine_index[b]]; });
 
   std::vector<ScannedTensor> scanned(mine.size());
   std::atomic<size_t> next{0};
@@ -453,8 +480,10 @@ absl::StatusOr<sinkscope::v1::WeightReport> ScanWeights(const model::Checkpoint&
   progress.tensors_total = static_cast<int>(mine.size());
   progress.bytes_total = bytes_total;
   const auto worker = [&] {
-    for (size_t i = next++; i < mine.size(); i = next++) {
+    for (size_t q = next++; q < queue.size(); q = next++) {
+      const size_t i = queue[q];
       ScanTensor(checkpoint, *mine[i], options, *kernels, &scanned[i]);
+      scanned[i].report.set_index(static_cast<int64_t>(mine_index[i]));
       if (options.progress) {
         std::lock_guard<std::mutex> lock(progress_mu);
         ++progress.tensors_done;

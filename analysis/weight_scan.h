@@ -6,10 +6,12 @@
 // symmetric min-max schemes (per tensor, or per channel = one scale per row, axis 0: the output
 // rows of an nn.Linear [out, in] weight; 8 or 4 bits), all streamed in chunks from the
 // memory-mapped shards in their own dtype. A name filter (glob) selects tensors first; a shard
-// (i, n) then scans every n-th selected tensor (checkpoint order) starting at i; merging the
-// shards' reports (analysis/report_merge.h) equals scanning the whole. Tensors are scanned by
-// `threads` workers over a shared queue; the report is in checkpoint order and identical for any
-// count.
+// (i, n) then scans the selected tensors AssignShardsBySize gives shard i (balanced by bytes, so
+// a few huge MoE expert tensors do not land on one machine); merging the shards' reports
+// (analysis/report_merge.h) equals scanning the whole. Each TensorReport carries its `index`
+// among the selected tensors and the report its `scanned_bytes`. Tensors are scanned by
+// `threads` workers over a shared queue (largest first); the report is in checkpoint order and
+// identical for any count.
 // `tensors_in_checkpoint` counts the tensors passing the filter (all of them without one).
 //
 // GPT-OSS sink logits (tensors named "...self_attn.sinks", shape [num_heads]) are scanned like
@@ -79,6 +81,14 @@ absl::StatusOr<sinkscope::v1::WeightReport> ScanWeights(const model::Checkpoint&
 
 // "i/n" with 0 <= i < n.
 absl::Status ParseShard(absl::string_view text, int* index, int* count);
+
+// Balanced shards: greedy longest-processing-time assignment of items (tensors, by bytes) to
+// `count` shards: items by decreasing size (ties: lower index first) each go to the shard with
+// the fewest bytes so far (ties: lower shard index). Deterministic; any two shards' totals differ
+// by at most the largest item. Returns, per shard, its item indices in increasing order (every
+// item in exactly one shard; a shard may be empty when there are fewer items than shards).
+std::vector<std::vector<size_t>> AssignShardsBySize(const std::vector<uint64_t>& sizes,
+                                                    int count);
 
 // "tensor,channel4" -> {kTensor8, kChannel4}; unknown or repeated names are errors.
 absl::Status ParseWeightQuantSchemes(absl::string_view text,

@@ -1,5 +1,7 @@
 #include "report/provenance.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -40,6 +42,18 @@ sinkscope::v1::Provenance MakeProvenance(const std::string& tool, int argc, char
   for (int i = 0; i < argc; ++i) p.add_command_line(argv[i]);
   for (const auto& [k, v] : config) (*p.mutable_config())[k] = v;
   return p;
+}
+
+sinkscope::v1::ShardRun* AddShardRun(sinkscope::v1::Provenance* provenance, int index, int count,
+                                     double seconds) {
+  sinkscope::v1::ShardRun* run = provenance->add_shards();
+  run->set_index(index);
+  run->set_count(count);
+  run->set_seconds(seconds);
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) == 0) run->set_host(host);
+  run->set_time(provenance->time());
+  return run;
 }
 
 }  // namespace sinkscope::analysis

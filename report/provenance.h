@@ -22,6 +22,11 @@ inline constexpr char kSinkscopeVersion[] = "0.1.0";
 sinkscope::v1::Provenance MakeProvenance(const std::string& tool, int argc, char** argv,
                                          const std::map<std::string, std::string>& config = {});
 
+// Appends this process's ShardRun (shard index/count, the scan's wall seconds, this host's
+// name, the provenance's time) to `provenance` and returns it for the tool's own counts.
+sinkscope::v1::ShardRun* AddShardRun(sinkscope::v1::Provenance* provenance, int index, int count,
+                                     double seconds);
+
 }  // namespace sinkscope::analysis
 
 #endif  // SINKSCOPE_REPORT_PROVENANCE_H_

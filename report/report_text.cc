@@ -230,4 +230,40 @@ std::string DescribeReport(const sinkscope::v1::Report& report, int max_rows) {
   return out;
 }
 
+std::string DescribeShardRuns(const sinkscope::v1::Provenance& provenance) {
+  if (provenance.shards_size() == 0) return "";
+  bool tensors = false, tokens = false;
+  for (const sinkscope::v1::ShardRun& s : provenance.shards()) {
+    tensors = tensors || s.tensors() > 0 || s.bytes() > 0;
+    tokens = tokens || s.token_files() > 0 || s.tokens() > 0;
+  }
+  std::string out = absl::StrCat(provenance.shards_size(), " shards:\n  shard     host              ",
+                                 tensors ? "  tensors           bytes" : "",
+                                 tokens ? "  token files     tokens" : "", "   seconds\n");
+  int64_t min_bytes = std::numeric_limits<int64_t>::max(), max_bytes = 0;
+  double min_s = std::numeric_limits<double>::infinity(), max_s = 0.0;
+  for (const sinkscope::v1::ShardRun& s : provenance.shards()) {
+    absl::StrAppendFormat(&out, "  %-8s  %-16s", absl::StrCat(s.index(), "/", s.count()),
+                          s.host());
+    if (tensors) absl::StrAppendFormat(&out, "  %7d  %14d", s.tensors(), s.bytes());
+    if (tokens) absl::StrAppendFormat(&out, "  %11d  %9d", s.token_files(), s.tokens());
+    absl::StrAppendFormat(&out, "  %8.3f\n", s.seconds());
+    min_bytes = std::min(min_bytes, s.bytes());
+    max_bytes = std::max(max_bytes, s.bytes());
+    min_s = std::min(min_s, s.seconds());
+    max_s = std::max(max_s, s.seconds());
+  }
+  if (tensors) {
+    absl::StrAppendFormat(
+        &out, "  bytes per shard %d..%d (max/min %s); ", min_bytes, max_bytes,
+        min_bytes > 0 ? absl::StrFormat("%.3f", static_cast<double>(max_bytes) /
+                                                    static_cast<double>(min_bytes))
+                      : std::string("-"));
+  } else {
+    absl::StrAppend(&out, "  ");
+  }
+  absl::StrAppendFormat(&out, "seconds per shard %.3f..%.3f\n", min_s, max_s);
+  return out;
+}
+
 }  // namespace sinkscope::analysis

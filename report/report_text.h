@@ -18,6 +18,11 @@ namespace sinkscope::analysis {
 
 std::string DescribeReport(const sinkscope::v1::Report& report, int max_rows = 20);
 
+// The provenance's shard runs (a merged report's, report_merge prints it): one line per shard
+// (host, tensors / bytes or token files / tokens, seconds) and the spread of bytes and seconds
+// (max / min); "" when there are none.
+std::string DescribeShardRuns(const sinkscope::v1::Provenance& provenance);
+
 }  // namespace sinkscope::analysis
 
 #endif  // SINKSCOPE_REPORT_REPORT_TEXT_H_

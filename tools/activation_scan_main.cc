@@ -5,6 +5,7 @@
 // Usage: activation_scan --checkpoint=DIR --tokens=FILE[,FILE...] [--max_tokens=N]
 //        [--shard=i/n] [--abs_threshold=100] [--ratio_threshold=1000] [--sink_epsilon=0.3]
 //        [--no_int8] [--out=F.pb] [--json=F.json] [--textproto=F.txtpb] [--html=F.html]
+#include <chrono>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -72,11 +73,14 @@ int main(int argc, char** argv) {
   options.massive.ratio_threshold = absl::GetFlag(FLAGS_ratio_threshold);
   options.sink_epsilon = eps;
   options.int8 = absl::GetFlag(FLAGS_int8);
+  const auto start = std::chrono::steady_clock::now();
+  int64_t tokens_run = 0;
   std::vector<sinkscope::v1::Report> per_file;
   for (size_t i = shard_index; i < files.size(); i += shard_count) {
     absl::StatusOr<std::vector<int32_t>> ids = sa::ReadTokenIds(files[i]);
     if (!ids.ok()) return sa::Fail(kTool, ids.status());
     if (static_cast<int>(ids->size()) > max_tokens) ids->resize(max_tokens);
+    tokens_run += static_cast<int64_t>(ids->size());
     std::cerr << kTool << ": " << files[i] << ": " << ids->size() << " tokens through "
               << model->transformer->config().num_layers << " layers\n";
     absl::StatusOr<sinkscope::v1::ActivationReport> r = sa::ScanActivations(*model, *ids, options);
@@ -90,10 +94,25 @@ int main(int argc, char** argv) {
       per_file.size() == 1 ? absl::StatusOr<sinkscope::v1::Report>(per_file[0])
                            : sa::MergeReports(per_file);
   if (!report.ok()) return sa::Fail(kTool, report.status());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   *report->mutable_provenance() = sa::MakeProvenance(
       kTool, argc, argv,
-      {{"checkpoint", checkpoint}, {"tokens", tokens}, {"shard", absl::GetFlag(FLAGS_shard)},
+      {{"checkpoint", checkpoint},
+       {"tokens", tokens},
+       {"shard", absl::GetFlag(FLAGS_shard)},
+       {"max_tokens", absl::StrCat(max_tokens)},
+       {"abs_threshold", absl::StrCat(options.massive.abs_threshold)},
+       {"ratio_threshold", absl::StrCat(options.massive.ratio_threshold)},
+       {"sink_epsilon", absl::StrCat(eps)},
+       {"int8", options.int8 ? "true" : "false"},
        {"model", model->transformer->config().ToString()}});
+  if (!absl::GetFlag(FLAGS_shard).empty()) {
+    sinkscope::v1::ShardRun* run =
+        sa::AddShardRun(report->mutable_provenance(), shard_index, shard_count, seconds);
+    run->set_token_files(static_cast<int64_t>(per_file.size()));
+    run->set_tokens(tokens_run);
+  }
   std::cout << sa::DescribeReport(*report);
   std::cout << "mean next-token NLL: " << report->activation_report().mean_nll() << " nats over "
             << report->activation_report().num_predicted() << " tokens\n";

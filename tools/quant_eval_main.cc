@@ -7,6 +7,7 @@
 //                   [--max_tokens=N] [--shard=i/n] [--calibration=F] [--reference_int8]
 //                   [--out=F.pb] [--json=F.json]
 //                   [--textproto=F.txtpb] [--html=F.html]
+#include <chrono>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -93,6 +94,7 @@ int main(int argc, char** argv) {
       return sa::UsageError(kTool, st.message());
     }
   }
+  const auto start = std::chrono::steady_clock::now();
   std::vector<std::vector<int32_t>> sequences;
   for (const std::string& f : files) {
     absl::StatusOr<std::vector<int32_t>> ids = sa::ReadTokenIds(f);
@@ -130,6 +132,8 @@ int main(int argc, char** argv) {
   absl::StatusOr<sinkscope::v1::QuantEvalReport> r =
       sa::EvaluateQuantConfigs(*model->transformer, sequences, *specs, options);
   if (!r.ok()) return sa::Fail(kTool, r.status());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   r->set_checkpoint(checkpoint);
   for (const std::string& f : files) r->add_token_files(f);
   sinkscope::v1::Report report;
@@ -143,6 +147,14 @@ int main(int argc, char** argv) {
        {"shard", absl::GetFlag(FLAGS_shard)},
        {"calibration", calibration},
        {"model", model->transformer->config().ToString()}});
+  if (!absl::GetFlag(FLAGS_shard).empty()) {
+    sinkscope::v1::ShardRun* run =
+        sa::AddShardRun(report.mutable_provenance(), shard_index, shard_count, seconds);
+    run->set_token_files(static_cast<int64_t>(sequences.size()));
+    int64_t tokens_run = 0;
+    for (const std::vector<int32_t>& ids : sequences) tokens_run += static_cast<int64_t>(ids.size());
+    run->set_tokens(tokens_run);
+  }
   for (const auto& c : report.quant_eval_report().configs()) {
     if (c.gemm().empty()) continue;
     const std::vector<std::string> parts = absl::StrSplit(c.gemm(), absl::MaxSplits(' ', 1));

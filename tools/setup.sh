@@ -22,6 +22,9 @@ PACKAGES=(
   chromium             # headless, for the HTML report test
   libtorch-dev         # PyTorch 1.13 C++ API, train/ only
   libopenblas0-pthread # the BLAS libtorch should use (the reference BLAS is ~30x slower)
+  slurm-wlm            # Slurm 22.05: tests/deploy:slurm_array_test runs deploy/slurm on one node
+  munge                # Slurm's authentication, for the same test
+  yamllint             # lints deploy/k8s (tests/deploy:k8s_manifest_test)
 )
 
 missing=()

@@ -24,7 +24,8 @@
 ABSL_FLAG(std::string, checkpoint, "",
           "a .safetensors file, a model.safetensors.index.json, or a directory holding either");
 ABSL_FLAG(std::string, shard, "",
-          "scan every n-th selected tensor starting at i: i/n (for report_merge)");
+          "scan shard i of n: i/n (the selected tensors split into n shards balanced by bytes; "
+          "report_merge joins them)");
 ABSL_FLAG(int, top_k, 10, "top channels, tokens and entries listed per tensor");
 ABSL_FLAG(std::string, filter, "",
           "GLOB over tensor names ('*' any run, '?' one char, whole name; comma-separated "
@@ -89,6 +90,8 @@ int main(int argc, char** argv) {
   }
   absl::StatusOr<sinkscope::v1::WeightReport> scan = sa::ScanWeights(**ckpt, options);
   if (!scan.ok()) return sa::Fail(kTool, scan.status());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string sink_table = sa::FormatAttentionSinks(sa::AttentionSinks(**ckpt, *scan));
   sinkscope::v1::Report report;
   *report.mutable_provenance() =
@@ -99,6 +102,12 @@ int main(int argc, char** argv) {
                           {"schemes", schemes},
                           {"threads", std::to_string(options.threads)},
                           {"top_k", std::to_string(options.top_k)}});
+  if (!shard.empty()) {
+    sinkscope::v1::ShardRun* run = sa::AddShardRun(
+        report.mutable_provenance(), options.shard_index, options.shard_count, seconds);
+    run->set_tensors(scan->tensors_size());
+    run->set_bytes(scan->scanned_bytes());
+  }
   *report.mutable_weight_report() = *std::move(scan);
   std::cout << sa::DescribeReport(report) << sink_table;
   if (absl::Status st = sa::WriteReport(report, outputs); !st.ok()) return sa::Fail(kTool, st);

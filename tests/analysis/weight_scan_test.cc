@@ -1,5 +1,6 @@
 // weight_scan on a fixture checkpoint: per-tensor numbers against direct computation, shards
-// merged equal the whole scan, and report round trips through .pb / .json / .txtpb.
+// balanced by bytes and merged bit-identical to the whole scan, the merge's refusals (missing,
+// repeated or foreign shards), and report round trips through .pb / .json / .txtpb.
 #include "analysis/weight_scan.h"
 
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "base/atomic_file.h"
 #include "gtest/gtest.h"
 #include "model/checkpoint.h"
@@ -109,17 +111,10 @@ TEST_F(WeightScanTest, MergedShardsEqualTheWholeScan) {
     EXPECT_EQ(m.tensors(i).SerializeAsString(), whole->tensors(i).SerializeAsString())
         << m.tensors(i).name();
   }
-  const auto& a = m.total();
-  const auto& b = whole->total();
-  EXPECT_EQ(a.count(), b.count());
-  EXPECT_EQ(a.abs_max(), b.abs_max());
-  EXPECT_EQ(a.median_abs(), b.median_abs());
-  EXPECT_EQ(a.p9999_abs(), b.p9999_abs());
-  EXPECT_EQ(a.llm_int8_count(), b.llm_int8_count());
-  EXPECT_EQ(a.sketch().SerializeAsString(), b.sketch().SerializeAsString());
-  EXPECT_NEAR(a.mean(), b.mean(), 1e-15);
-  EXPECT_NEAR(a.std(), b.std(), 1e-12 * b.std());
-  EXPECT_NEAR(a.kurtosis(), b.kurtosis(), 1e-9 * b.kurtosis());
+  // Everything equal, the total bit for bit (merged in checkpoint order, as the whole scan does).
+  EXPECT_EQ(m.total().SerializeAsString(), whole->total().SerializeAsString());
+  EXPECT_EQ(m.scanned_bytes(), whole->scanned_bytes());
+  EXPECT_EQ(m.SerializeAsString(), whole->SerializeAsString());
   // The same tensor twice is an error; so are different kinds.
   EXPECT_FALSE(MergeReports({shards[0], shards[0]}).ok());
   sinkscope::v1::Report rf;
@@ -168,7 +163,8 @@ TEST_F(ShardedCheckpointTest, IndexScanMatchesTheSingleFileAndShardsMergeToTheWh
   ASSERT_TRUE(single.ok() && whole.ok()) << whole.status();
   ASSERT_EQ(whole->tensors_size(), 15);
   EXPECT_EQ(whole->tensors_in_checkpoint(), 15);
-  // Shard-0 tensors first (checkpoint order), each equal to the single-file scan's.
+  // Shard-0 tensors first (checkpoint order), each equal to the single-file scan's (but for its
+  // index: its position in this checkpoint's order).
   EXPECT_EQ(whole->tensors(0).name(), "model.embed_tokens.weight");
   EXPECT_EQ(whole->tensors(7).name(), "model.layers.0.self_attn.q_proj.weight");
   for (const auto& t : single->tensors()) {
@@ -176,7 +172,9 @@ TEST_F(ShardedCheckpointTest, IndexScanMatchesTheSingleFileAndShardsMergeToTheWh
     for (const auto& u : whole->tensors()) {
       if (u.name() != t.name()) continue;
       found = true;
-      EXPECT_EQ(u.SerializeAsString(), t.SerializeAsString()) << t.name();
+      sinkscope::v1::TensorReport same = u;
+      same.set_index(t.index());
+      EXPECT_EQ(same.SerializeAsString(), t.SerializeAsString()) << t.name();
     }
     EXPECT_TRUE(found) << t.name();
   }
@@ -199,9 +197,7 @@ TEST_F(ShardedCheckpointTest, IndexScanMatchesTheSingleFileAndShardsMergeToTheWh
   for (int i = 0; i < m.tensors_size(); ++i) {
     EXPECT_EQ(m.tensors(i).SerializeAsString(), whole->tensors(i).SerializeAsString());
   }
-  EXPECT_EQ(m.total().count(), whole->total().count());
-  EXPECT_EQ(m.total().sketch().SerializeAsString(), whole->total().sketch().SerializeAsString());
-  EXPECT_NEAR(m.total().std(), whole->total().std(), 1e-12 * whole->total().std());
+  EXPECT_EQ(m.SerializeAsString(), whole->SerializeAsString());
 }
 
 TEST_F(ShardedCheckpointTest, ThreadsGiveTheSameReport) {
@@ -245,7 +241,10 @@ TEST_F(ShardedCheckpointTest, FilterSelectsAndShardsApplyAfterIt) {
   r = ScanWeights(dir_, o);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->tensors_in_checkpoint(), 6);
-  EXPECT_EQ(r->tensors_size(), 3);
+  // Balanced by bytes: shard 0 two F32 q_proj (8 KB), shard 1 one q_proj and the three F16
+  // k_proj (4 + 3 x 1 KB).
+  EXPECT_EQ(r->tensors_size(), 4);
+  EXPECT_EQ(r->scanned_bytes(), 4096 + 3 * 1024);
   o.filter = "nothing*";
   o.shard_index = 0;
   o.shard_count = 1;
@@ -344,6 +343,191 @@ TEST_F(ShardedCheckpointTest, SinkLogitsAreTabulatedPerLayerAndHead) {
   ASSERT_TRUE(f.ok());
   EXPECT_TRUE(AttentionSinks(**c, *f).empty());
   EXPECT_EQ(f->sink_logits_size(), 0);
+}
+
+// Shard balance: greedy longest-processing-time over tensor bytes. Every item in exactly one
+// shard, shards' totals within the largest item of each other, deterministic, indices sorted.
+void ExpectBalancedPartition(const std::vector<uint64_t>& sizes, int n) {
+  SCOPED_TRACE(::testing::Message() << sizes.size() << " items, " << n << " shards");
+  const std::vector<std::vector<size_t>> a = AssignShardsBySize(sizes, n);
+  ASSERT_EQ(a.size(), static_cast<size_t>(n));
+  EXPECT_EQ(AssignShardsBySize(sizes, n), a);  // deterministic
+  std::vector<int> seen(sizes.size(), 0);
+  uint64_t largest = 0, lo = UINT64_MAX, hi = 0;
+  for (uint64_t s : sizes) largest = std::max(largest, s);
+  for (const std::vector<size_t>& shard : a) {
+    EXPECT_TRUE(std::is_sorted(shard.begin(), shard.end()));
+    uint64_t total = 0;
+    for (size_t i : shard) {
+      ASSERT_LT(i, sizes.size());
+      ++seen[i];
+      total += sizes[i];
+    }
+    lo = std::min(lo, total);
+    hi = std::max(hi, total);
+  }
+  for (size_t i = 0; i < sizes.size(); ++i) EXPECT_EQ(seen[i], 1) << "item " << i;
+  EXPECT_LE(hi - lo, largest);
+}
+
+TEST(ShardBalanceTest, GreedyBySizeIsBalancedDeterministicAndCoversEverything) {
+  // A MoE-like checkpoint: many small tensors and a few huge expert tensors in a row, where the
+  // old every-n-th-tensor split put all the huge ones on one shard.
+  std::vector<uint64_t> moe;
+  for (int l = 0; l < 6; ++l) {
+    for (int k = 0; k < 4; ++k) moe.push_back(1000 + 10 * k);      // attention, norms
+    moe.push_back(l % 2 == 0 ? 1000000 : 900000);                  // experts (every 5th)
+  }
+  ExpectBalancedPartition(moe, 5);
+  ExpectBalancedPartition(moe, 4);
+  std::vector<std::vector<size_t>> a = AssignShardsBySize(moe, 5);
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (const auto& shard : a) {
+    uint64_t total = 0;
+    for (size_t i : shard) total += moe[i];
+    lo = std::min(lo, total);
+    hi = std::max(hi, total);
+  }
+  EXPECT_LE(hi, 2 * lo);  // the round-robin split: shard 4 has every expert, 60x the others
+  // Random sizes, shard counts from 1 to more shards than items; ties (equal sizes, zeros).
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<uint64_t> sizes(rng() % 40);
+    for (uint64_t& s : sizes) s = trial % 3 == 0 ? rng() % 4 : uint64_t{1} << (rng() % 30);
+    ExpectBalancedPartition(sizes, 1 + static_cast<int>(rng() % 9));
+  }
+  ExpectBalancedPartition({}, 3);
+  // Ties go to the lower index first and the lower shard: equal sizes deal out in order.
+  EXPECT_EQ(AssignShardsBySize({7, 7, 7, 7}, 2), (std::vector<std::vector<size_t>>{{0, 2}, {1, 3}}));
+}
+
+TEST_F(WeightScanTest, ShardsAreBalancedByBytesAndCarryTheirIndices) {
+  absl::StatusOr<std::unique_ptr<model::Checkpoint>> c = model::Checkpoint::Open(path_);
+  ASSERT_TRUE(c.ok());
+  uint64_t largest = 0, all = 0;
+  for (const model::TensorInfo& t : (*c)->tensors()) {
+    largest = std::max<uint64_t>(largest, t.end - t.begin);
+    all += t.end - t.begin;
+  }
+  absl::StatusOr<sinkscope::v1::WeightReport> whole = ScanWeights(**c);
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(static_cast<uint64_t>(whole->scanned_bytes()), all);
+  for (int i = 0; i < whole->tensors_size(); ++i) EXPECT_EQ(whole->tensors(i).index(), i);
+  for (int n : {2, 4, 14, 20}) {
+    int64_t lo = INT64_MAX, hi = 0, sum = 0;
+    std::vector<int> seen(14, 0);
+    for (int i = 0; i < n; ++i) {
+      WeightScanOptions o;
+      o.shard_index = i;
+      o.shard_count = n;
+      absl::StatusOr<sinkscope::v1::WeightReport> s = ScanWeights(**c, o);
+      ASSERT_TRUE(s.ok());
+      int64_t bytes = 0;
+      for (const auto& t : s->tensors()) {
+        ++seen[t.index()];
+        EXPECT_EQ(t.name(), whole->tensors(static_cast<int>(t.index())).name());
+        const model::TensorInfo* info = (*c)->Find(t.name());
+        bytes += static_cast<int64_t>(info->end - info->begin);
+      }
+      EXPECT_EQ(s->scanned_bytes(), bytes);
+      lo = std::min(lo, bytes);
+      hi = std::max(hi, bytes);
+      sum += bytes;
+    }
+    EXPECT_EQ(seen, std::vector<int>(14, 1)) << n << " shards";
+    EXPECT_EQ(static_cast<uint64_t>(sum), all);
+    EXPECT_LE(static_cast<uint64_t>(hi - lo), largest) << n << " shards";
+  }
+}
+
+// The merge refuses anything but every shard of one run, each once, naming what is wrong.
+TEST_F(WeightScanTest, MergeRefusesMissingRepeatedAndForeignShards) {
+  std::vector<sinkscope::v1::Report> shards;
+  for (int i = 0; i < 4; ++i) {
+    WeightScanOptions o;
+    o.shard_index = i;
+    o.shard_count = 4;
+    absl::StatusOr<sinkscope::v1::WeightReport> s = ScanWeights(path_, o);
+    ASSERT_TRUE(s.ok());
+    shards.emplace_back();
+    sinkscope::v1::Provenance* p = shards.back().mutable_provenance();
+    p->set_tool("weight_scan");
+    p->set_version("0.1.0");
+    (*p->mutable_config())["checkpoint"] = path_;
+    (*p->mutable_config())["shard"] = absl::StrCat(i, "/4");
+    (*p->mutable_config())["threads"] = absl::StrCat(i + 1);  // may differ
+    sinkscope::v1::ShardRun* run = p->add_shards();
+    run->set_index(i);
+    run->set_count(4);
+    run->set_bytes(s->scanned_bytes());
+    run->set_seconds(0.5 + i);
+    *shards.back().mutable_weight_report() = *s;
+  }
+  MergeOptions named;
+  named.names = {"s0.pb", "s1.pb", "s2.pb", "s3.pb"};
+  absl::StatusOr<sinkscope::v1::Report> all =
+      MergeReports({shards[3], shards[1], shards[0], shards[2]});
+  ASSERT_TRUE(all.ok()) << all.status();
+  // The merged provenance lists the shards in order, bytes and seconds included.
+  ASSERT_EQ(all->provenance().shards_size(), 4);
+  int64_t bytes = 0;
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(all->provenance().shards(i).index(), i);
+    EXPECT_EQ(all->provenance().shards(i).seconds(), 0.5 + i);
+    bytes += all->provenance().shards(i).bytes();
+  }
+  EXPECT_EQ(bytes, all->weight_report().scanned_bytes());
+  const auto message = [&](std::vector<sinkscope::v1::Report> in, MergeOptions o) {
+    absl::StatusOr<sinkscope::v1::Report> r = MergeReports(in, o);
+    EXPECT_FALSE(r.ok());
+    return r.ok() ? std::string() : std::string(r.status().message());
+  };
+  std::string m = message({shards[0], shards[2]}, {{"s0.pb", "s2.pb"}, 0, true});
+  EXPECT_NE(m.find("shards missing: 1, 3 of 4"), std::string::npos) << m;
+  EXPECT_NE(m.find("2 ('s2.pb')"), std::string::npos) << m;
+  m = message({shards[0], shards[1], shards[1], shards[2], shards[3]}, {});
+  EXPECT_NE(m.find("input 1 and input 2 are both shard 1/4"), std::string::npos) << m;
+  EXPECT_FALSE(CheckMergeInputs({shards[1]}, {{}, 3, false}).ok());  // --shards=3: a 4-way shard
+  EXPECT_TRUE(CheckMergeInputs({shards[1]}, {{}, 4, false}).ok());   // a subset, when checking
+  // Another configuration, checkpoint, tool or shard count: named.
+  std::vector<sinkscope::v1::Report> other = shards;
+  (*other[2].mutable_provenance()->mutable_config())["filter"] = "*mlp*";
+  m = message(other, named);
+  EXPECT_NE(m.find("'s2.pb' is not of the same run as 's0.pb': configuration 'filter' is "
+                   "'*mlp*' in 's2.pb', '' in 's0.pb'"),
+            std::string::npos)
+      << m;
+  other = shards;
+  (*other[3].mutable_provenance()->mutable_config())["checkpoint"] = "/elsewhere";
+  m = message(other, named);
+  EXPECT_NE(m.find("configuration 'checkpoint' is '/elsewhere'"), std::string::npos) << m;
+  other = shards;
+  other[1].mutable_provenance()->set_tool("activation_scan");
+  m = message(other, named);
+  EXPECT_NE(m.find("the tool is 'activation_scan' in 's1.pb'"), std::string::npos) << m;
+  other = shards;
+  other[1].mutable_weight_report()->set_checkpoint("/elsewhere");
+  EXPECT_NE(message(other, named).find("different checkpoints"), std::string::npos);
+  other = shards;
+  other[0].mutable_provenance()->mutable_shards(0)->set_count(5);
+  m = message(other, named);
+  EXPECT_NE(m.find("'s0.pb': weight_report.shard 0/4 and provenance shard 0/5 disagree"),
+            std::string::npos)
+      << m;
+  // A whole-run report among shards.
+  absl::StatusOr<sinkscope::v1::WeightReport> whole = ScanWeights(path_);
+  ASSERT_TRUE(whole.ok());
+  other = {shards[0], sinkscope::v1::Report()};
+  *other[1].mutable_weight_report() = *whole;
+  *other[1].mutable_provenance() = shards[0].provenance();
+  other[1].mutable_provenance()->clear_shards();
+  (*other[1].mutable_provenance()->mutable_config())["shard"] = "";
+  m = message(other, named);
+  EXPECT_NE(m.find("'s1.pb' is the report of a whole run"), std::string::npos) << m;
+  // A merged report is no shard.
+  std::vector<sinkscope::v1::Report> again = {*all};
+  m = message(again, {});
+  EXPECT_NE(m.find("a merged report"), std::string::npos) << m;
 }
 
 // Large BF16 / F16 tensors take the fused one-pass path (histogram + row kernels): every number

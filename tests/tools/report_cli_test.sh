@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The report pipeline from the command line: weight_scan (whole and in shards), report_merge,
 # report_view, a binary report decoded by protoc from the .proto alone, exit codes (1 errors,
-# 2 usage) and no partial outputs.
+# 2 usage) and no partial outputs; shard runs in the provenance, and the merge refusing missing,
+# corrupt or foreign shards (never a partial merge).
 set -uo pipefail
 make_fixture="$1"; weight_scan="$2"; report_merge="$3"; report_view="$4"; protoc="$5"; proto="$6"
 t="$TEST_TMPDIR"
@@ -34,6 +35,58 @@ grep -q '"median_abs"' "$t/whole.json" || fail "JSON field names are not snake_c
 "$report_view" "$t/whole.json" | tail -n +2 >"$t/whole.view" || fail "report_view whole"
 diff "$t/merged.view" "$t/whole.view" || fail "merged shards differ from the whole scan"
 "$report_view" "$t/whole.txtpb" --html="$t/whole.html" >/dev/null || fail "report_view --html"
+
+# Each shard's provenance names its shard, tensors, bytes and seconds; the merge carries them all.
+decode() {
+  "$protoc" --proto_path="$proto_dir" --decode=sinkscope.v1.Report "$(basename "$proto")" <"$1"
+}
+decode "$t/s0.pb" >"$t/s0.txt" || fail "decode s0"
+grep -A3 '^  shards {' "$t/s0.txt" | grep -q 'count: 2' || fail "shard 0 has no ShardRun"
+grep -q '^    bytes: [1-9]' "$t/s0.txt" || fail "shard 0 reports no bytes"
+grep -q '^    seconds: ' "$t/s0.txt" || fail "shard 0 reports no seconds"
+decode "$t/merged.pb" >"$t/merged.txt" || fail "decode merged"
+[ "$(grep -c '^  shards {' "$t/merged.txt")" -eq 2 ] || fail "the merged provenance lacks shards"
+"$report_merge" "$t/s0.pb" "$t/s1.json" >"$t/merge.out" || fail "report_merge again"
+grep -q "^2 shards:" "$t/merge.out" || fail "report_merge prints no shard table"
+grep -q "bytes per shard .*; seconds per shard" "$t/merge.out" || fail "report_merge prints no byte spread"
+
+# Never a partial merge: a missing, corrupt or foreign shard exits 1 naming it and writes nothing.
+expect_code 1 "$report_merge" "$t/s0.pb" --out="$t/partial.pb"
+grep -q "shards missing: 1 of 2" "$t/err.txt" || fail "missing shard not named: $(cat "$t/err.txt")"
+expect_code 1 "$report_merge" "$t/s0.pb" "$t/gone.pb" --out="$t/partial.pb"
+grep -q "gone.pb" "$t/err.txt" && grep -q "shards missing: 1 of 2" "$t/err.txt" ||
+  fail "unreadable shard not named: $(cat "$t/err.txt")"
+printf 'garbage' >"$t/corrupt.pb"
+expect_code 1 "$report_merge" "$t/corrupt.pb" "$t/s1.json" --out="$t/partial.pb"
+grep -q "corrupt.pb" "$t/err.txt" && grep -q "shards missing: 0 of 2" "$t/err.txt" ||
+  fail "corrupt shard not named: $(cat "$t/err.txt")"
+expect_code 1 "$report_merge" "$t/s0.pb" "$t/s1.json" --shards=3 --out="$t/partial.pb"
+grep -q "3-way run" "$t/err.txt" || fail "--shards=3 not enforced: $(cat "$t/err.txt")"
+"$weight_scan" --checkpoint="$t/ckpt.safetensors" --shard=1/3 --out="$t/t1.pb" >/dev/null || fail "1/3"
+expect_code 1 "$report_merge" "$t/s0.pb" "$t/t1.pb" --out="$t/partial.pb"
+grep -q "different shard counts" "$t/err.txt" || fail "shard counts: $(cat "$t/err.txt")"
+mkdir -p "$t/copy" && cp "$t/ckpt.safetensors" "$t/copy/model.safetensors"
+"$weight_scan" --checkpoint="$t/copy" --shard=1/2 --out="$t/d1.pb" >/dev/null || fail "copy shard"
+expect_code 1 "$report_merge" "$t/s0.pb" "$t/d1.pb" --out="$t/partial.pb"
+grep -q "configuration 'checkpoint' is '$t/copy' in '$t/d1.pb'" "$t/err.txt" ||
+  fail "another checkpoint not named: $(cat "$t/err.txt")"
+"$weight_scan" --checkpoint="$t/ckpt.safetensors" --shard=1/2 --schemes=tensor4 \
+  --out="$t/q1.pb" >/dev/null || fail "tensor4 shard"
+expect_code 1 "$report_merge" "$t/s0.pb" "$t/q1.pb" --out="$t/partial.pb"
+grep -q "configuration 'schemes' is 'tensor4'" "$t/err.txt" ||
+  fail "another configuration not named: $(cat "$t/err.txt")"
+decode "$t/s0.pb" | sed 's/tool: "weight_scan"/tool: "other_scan"/' |
+  "$protoc" --proto_path="$proto_dir" --encode=sinkscope.v1.Report "$(basename "$proto")" \
+    >"$t/o0.pb" || fail "protoc --encode"
+expect_code 1 "$report_merge" "$t/o0.pb" "$t/s1.json" --out="$t/partial.pb"
+grep -q "the tool is 'weight_scan' in '$t/s1.json', 'other_scan' in '$t/o0.pb'" "$t/err.txt" ||
+  fail "another tool not named: $(cat "$t/err.txt")"
+[ ! -e "$t/partial.pb" ] || fail "a refused merge wrote its output"
+# --check validates without merging (what a re-submitted array task asks of its old report).
+expect_code 0 "$report_merge" --check --shards=2 "$t/s1.json"
+grep -qxF "$t/s1.json: weight_scan shard 1/2 ok" "$t/out.txt" || fail "--check: $(cat "$t/out.txt")"
+expect_code 1 "$report_merge" --check "$t/corrupt.pb"
+expect_code 1 "$report_merge" --check --shards=3 "$t/s1.json"
 grep -q "<svg" "$t/whole.html" || fail "no SVG in the HTML report"
 
 # The same checkpoint as a directory and behind an index: the same scan. --threads gives the
