@@ -20,6 +20,7 @@
 #include "quant/quant_scheme.h"
 #include "quant/quantize.h"
 #include "quant/reference_int8_gemm.h"
+#include "quant/sgemm.h"
 
 namespace sinkscope::analysis {
 namespace {
@@ -95,7 +96,7 @@ class QuantizedProducts {
       xp = &xq;
     }
     if (s_.weights == Spec::Weights::kFp32) {
-      return w_in_out ? FloatMatrix(*xp * w) : FloatMatrix(*xp * w.transpose());
+      return quant::Sgemm(*xp, w, /*transpose_b=*/!w_in_out);
     }
     // [out x in]: output channels are rows, input channels (groups, MX blocks) run along rows.
     FloatMatrix wo = w_in_out ? FloatMatrix(w.transpose()) : w;
@@ -122,7 +123,7 @@ class QuantizedProducts {
       case Spec::Weights::kFp32:
         break;
     }
-    return FloatMatrix(*xp * wo.transpose());
+    return quant::Sgemm(*xp, wo, /*transpose_b=*/true);
   }
 
   // K or V of one KV head [keys x D], quantized per (token, KV head) in place.
@@ -262,11 +263,11 @@ class QuantizedAttentionBackend : public attention::MatmulBackend {
     return q_->QuantizeKv(&v_);
   }
   absl::Status Scores(const FloatMatrix& q, FloatMatrix* out) override {
-    out->noalias() = q * k_.transpose();
+    quant::Sgemm(q, k_, /*transpose_b=*/true, out);
     return absl::OkStatus();
   }
   absl::Status Mix(const FloatMatrix& p, FloatMatrix* out) override {
-    out->noalias() = p * v_;
+    quant::Sgemm(p, v_, /*transpose_b=*/false, out);
     return absl::OkStatus();
   }
   std::string Name() const override { return "quant_eval"; }

@@ -22,6 +22,7 @@ PACKAGES=(
   chromium             # headless, for the HTML report test
   libtorch-dev         # PyTorch 1.13 C++ API, train/ only
   libopenblas0-pthread # the BLAS libtorch should use (the reference BLAS is ~30x slower)
+  libopenblas-pthread-dev # cblas.h and libopenblas.so of that same build, for quant/sgemm
 )
 
 missing=()
