@@ -24,6 +24,7 @@
 #include "quant/quant_scheme.h"
 #include "quant/quantize.h"
 #include "quant/reference_int8_gemm.h"
+#include "quant/sgemm.h"
 
 namespace sinkscope::analysis {
 namespace {
@@ -289,9 +290,9 @@ class QuantizedProducts {
     if (s_.activations == Spec::Activations::kE4M3PerToken) {
       FloatMatrix xq = x;
       FakeRows(&xq, quant::FloatFormat::kE4M3);
-      return FloatMatrix(xq * w_deq->transpose());
+      return quant::Sgemm(xq, *w_deq, /*transpose_b=*/true);
     }
-    return FloatMatrix(x * w_deq->transpose());
+    return quant::Sgemm(x, *w_deq, /*transpose_b=*/true);
   }
 
   absl::StatusOr<FloatMatrix> Int8Product(int layer, const std::string& name, int expert,
@@ -401,11 +402,11 @@ class QuantizedAttentionBackend : public attention::MatmulBackend {
     return q_->QuantizeKv(&v_);
   }
   absl::Status Scores(const FloatMatrix& q, FloatMatrix* out) override {
-    out->noalias() = q * k_.transpose();
+    quant::Sgemm(q, k_, /*transpose_b=*/true, out);
     return absl::OkStatus();
   }
   absl::Status Mix(const FloatMatrix& p, FloatMatrix* out) override {
-    out->noalias() = p * v_;
+    quant::Sgemm(p, v_, /*transpose_b=*/false, out);
     return absl::OkStatus();
   }
   std::string Name() const override { return "quant_eval"; }

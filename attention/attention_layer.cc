@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "attention/rope.h"
 #include "attention/variant_softmax.h"
+#include "quant/sgemm.h"
 
 namespace sinkscope::attention {
 namespace {
@@ -40,7 +41,7 @@ absl::Status CheckShape(const char* what, const FloatMatrix& m, int64_t rows, in
 }  // namespace
 
 absl::Status EigenBackend::Project(Projection which, const FloatMatrix& x, FloatMatrix* out) {
-  out->noalias() = x * WeightOf(w_, which).transpose();
+  quant::Sgemm(x, WeightOf(w_, which), /*transpose_b=*/true, out);
   return absl::OkStatus();
 }
 
@@ -51,12 +52,12 @@ absl::Status EigenBackend::SetKeysValues(const FloatMatrix& k, const FloatMatrix
 }
 
 absl::Status EigenBackend::Scores(const FloatMatrix& q, FloatMatrix* out) {
-  out->noalias() = q * k_->transpose();
+  quant::Sgemm(q, *k_, /*transpose_b=*/true, out);
   return absl::OkStatus();
 }
 
 absl::Status EigenBackend::Mix(const FloatMatrix& p, FloatMatrix* out) {
-  out->noalias() = p * *v_;
+  quant::Sgemm(p, *v_, /*transpose_b=*/false, out);
   return absl::OkStatus();
 }
 

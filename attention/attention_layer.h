@@ -3,7 +3,8 @@
 // attention_layer.h: the one implementation of an attention layer, parameterised by the matmul
 // backend that runs its five products (Q/K/V/O projections, Q K^T, P V). RoPE, masking, the
 // variant softmax, the sink terms and the gate always run in fp32 here. ReferenceAttention
-// (Eigen fp32) and Int8Attention (int8 through quant::Int8Gemm) are this layer with their backend.
+// (fp32 through quant::Sgemm: OpenBLAS, or Eigen under SINKSCOPE_SGEMM=eigen) and Int8Attention
+// (int8 through quant::Int8Gemm) are this layer with their backend.
 //
 // Layout: the sequence's tokens sit at positions n_sink + t (sink tokens at 0..n_sink-1); keys
 // are [prefix keys (sink tokens or the KV-bias slot); sequence keys]. With GQA the queries of a
@@ -44,7 +45,8 @@ class MatmulBackend {
   virtual std::string Name() const = 0;
 };
 
-// fp32 Eigen products: the reference.
+// fp32 products through quant::Sgemm (its backend rule; Eigen when forced with
+// SINKSCOPE_SGEMM=eigen or quant::ForceSgemmBackend): the reference.
 class EigenBackend : public MatmulBackend {
  public:
   explicit EigenBackend(const AttentionWeights& weights) : w_(weights) {}
@@ -52,7 +54,7 @@ class EigenBackend : public MatmulBackend {
   absl::Status SetKeysValues(const FloatMatrix& k, const FloatMatrix& v) override;
   absl::Status Scores(const FloatMatrix& q, FloatMatrix* out) override;
   absl::Status Mix(const FloatMatrix& p, FloatMatrix* out) override;
-  std::string Name() const override { return "eigen_fp32"; }
+  std::string Name() const override { return "sgemm_fp32"; }
 
  private:
   const AttentionWeights& w_;

@@ -1,7 +1,8 @@
 // attention_benchmark: one attention layer's throughput (tokens/s), T in {512, 2048},
 // d_model 1024, 16 heads (MHA) and 16/4 (GQA), causal, 1 thread: Int8Attention vs
-// ReferenceAttention (Eigen fp32) vs the same layer on oneDNN fp32 matmuls. Prints the ratios
-// of median times at the end.
+// ReferenceAttention on its two fp32 backends, quant::Sgemm's rule (reference_fp32_sgemm:
+// OpenBLAS) and Eigen forced (reference_fp32_eigen: the SSE2 build's products), vs the same
+// layer on oneDNN fp32 matmuls. Prints the ratios of median times at the end.
 //
 // Usage: bazel run //bench:attention_benchmark
 //        DNNL_MAX_CPU_ISA=AVX2 bazel run //bench:attention_benchmark   (a CPU without VNNI)
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -20,6 +22,7 @@
 #include "bench/median_reporter.h"
 #include "benchmark/benchmark.h"
 #include "quant/int8_gemm.h"
+#include "quant/sgemm.h"
 
 namespace sinkscope::attention {
 namespace {
@@ -59,7 +62,10 @@ void Finish(benchmark::State& state, const Config& c) {
       benchmark::Counter(static_cast<double>(c.tokens), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void BM_Reference(benchmark::State& state, Config c) {
+// ReferenceAttention with quant::Sgemm forced to `backend` (nullopt: the rule).
+void BM_Reference(benchmark::State& state, Config c,
+                  std::optional<quant::SgemmBackend> backend) {
+  quant::ForceSgemmBackend(backend);
   const AttentionSpec s = Spec(c);
   absl::StatusOr<ReferenceAttention> layer = ReferenceAttention::Create(s, RandomAttentionWeights(s, 2));
   const FloatMatrix x = Input(c.tokens, s.d_model);
@@ -67,6 +73,8 @@ void BM_Reference(benchmark::State& state, Config c) {
     absl::StatusOr<FloatMatrix> y = layer->Forward(x);
     benchmark::DoNotOptimize(y->data());
   }
+  state.SetLabel(quant::SgemmBackendName());
+  quant::ForceSgemmBackend(std::nullopt);
   Finish(state, c);
 }
 
@@ -102,11 +110,16 @@ int main(int argc, char** argv) {
   namespace sa = sinkscope::attention;
   omp_set_num_threads(1);
   Eigen::setNbThreads(1);
+  sinkscope::quant::SetSgemmThreads(1);
   if (!sinkscope::bench::InitializeBenchmarks(&argc, argv, {"--benchmark_repetitions=3"})) {
     return 2;
   }
   for (const sa::Config& c : sa::Configs()) {
-    benchmark::RegisterBenchmark(("reference_fp32/" + c.name).c_str(), sa::BM_Reference, c)
+    benchmark::RegisterBenchmark(("reference_fp32_eigen/" + c.name).c_str(), sa::BM_Reference, c,
+                                 sinkscope::quant::SgemmBackend::kEigen)
+        ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
+    benchmark::RegisterBenchmark(("reference_fp32_sgemm/" + c.name).c_str(), sa::BM_Reference, c,
+                                 std::nullopt)
         ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
     benchmark::RegisterBenchmark(("onednn_fp32/" + c.name).c_str(), sa::BM_OnednnF32, c)
         ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
@@ -115,14 +128,20 @@ int main(int argc, char** argv) {
   }
   sinkscope::bench::MedianReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  std::printf("\nISA %s, 1 thread. Speed ratios time(baseline) / time(int8) (>1: int8 faster):\n",
-              sinkscope::quant::EffectiveCpuIsaName().c_str());
-  std::printf("%-12s %18s %18s\n", "config", "int8 vs Eigen fp32", "int8 vs oneDNN fp32");
+  std::printf("\nISA %s, 1 thread; sgemm %s. Speed ratios time(baseline) / time(int8) (>1: "
+              "int8 faster):\n",
+              sinkscope::quant::EffectiveCpuIsaName().c_str(),
+              sinkscope::quant::SgemmDescription().c_str());
+  std::printf("%-12s %18s %18s %18s %18s\n", "config", "int8 vs Eigen fp32", "int8 vs Sgemm fp32",
+              "int8 vs oneDNN fp32", "Eigen / Sgemm fp32");
   for (const sa::Config& c : sa::Configs()) {
     const double t8 = reporter.Median("int8/" + c.name);
-    std::printf("%-12s %18.2f %18.2f\n", c.name.c_str(),
-                t8 > 0 ? reporter.Median("reference_fp32/" + c.name) / t8 : 0.0,
-                t8 > 0 ? reporter.Median("onednn_fp32/" + c.name) / t8 : 0.0);
+    const double eigen = reporter.Median("reference_fp32_eigen/" + c.name);
+    const double sgemm = reporter.Median("reference_fp32_sgemm/" + c.name);
+    std::printf("%-12s %18.2f %18.2f %18.2f %18.2f\n", c.name.c_str(), t8 > 0 ? eigen / t8 : 0.0,
+                t8 > 0 ? sgemm / t8 : 0.0,
+                t8 > 0 ? reporter.Median("onednn_fp32/" + c.name) / t8 : 0.0,
+                sgemm > 0 ? eigen / sgemm : 0.0);
   }
   benchmark::Shutdown();
   return 0;

@@ -21,6 +21,9 @@
 // limit); y_e = ((u + 1) * g * sigmoid(alpha g)) W_d[e] + b_d[e] (alpha = 1.702). Experts are
 // widened one at a time and only for the tokens routed to them.
 // Logits = FinalNorm(h) W_lm^T (W_lm the embedding when tied).
+// Every large product (attention projections, Q K^T, P V, the MLP's linears, the LM head) runs
+// on quant::Sgemm (OpenBLAS by its measured rule; SINKSCOPE_SGEMM=eigen for the Eigen oracle);
+// Forward widens weights and computes the NLL on quant::SgemmThreads() threads too.
 //
 // Tensor names as in Hugging Face checkpoints: llama `model.embed_tokens.weight`,
 // `model.layers.{i}.{input_layernorm,post_attention_layernorm}.weight`,
@@ -188,6 +191,9 @@ class Transformer {
   };
 
   Transformer() = default;
+  // Layer(l), widening its weights into `storage` (a previous layer's, sole owner) when given.
+  absl::StatusOr<TransformerLayer> Layer(int layer,
+                                         std::shared_ptr<TransformerLayer::Floats> storage) const;
 
   ModelConfig config_;
   TypedTensorView embed_, positions_, final_norm_w_, final_norm_b_, lm_head_;

@@ -25,6 +25,7 @@ PACKAGES=(
   slurm-wlm            # Slurm 22.05: tests/deploy:slurm_array_test runs deploy/slurm on one node
   munge                # Slurm's authentication, for the same test
   yamllint             # lints deploy/k8s (tests/deploy:k8s_manifest_test)
+  libopenblas-pthread-dev # cblas.h and libopenblas.so of that same build, for quant/sgemm
 )
 
 missing=()
