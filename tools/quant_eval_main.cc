@@ -4,7 +4,7 @@
 // residual stream (analysis/quant_eval.h), sorted by KL in the text summary.
 //
 // Usage: quant_eval --checkpoint=DIR --tokens=F1[,F2...] --configs=fp32,w8a8,kv4,...
-//                   [--max_tokens=N] [--shard=i/n] [--calibration=F] [--reference_int8]
+//                   [--max_tokens=N] [--shard=i/n] [--calibration=F] [--threads=N] [--reference_int8]
 //                   [--out=F.pb] [--json=F.json]
 //                   [--textproto=F.txtpb] [--html=F.html]
 #include <chrono>
@@ -22,6 +22,7 @@
 #include "analysis/weight_scan.h"
 #include "base/atomic_file.h"
 #include "base/cli.h"
+#include "quant/sgemm.h"
 #include "report/html_report.h"
 #include "report/provenance.h"
 #include "report/report_flags.h"
@@ -43,6 +44,9 @@ ABSL_FLAG(std::string, shard, "",
 ABSL_FLAG(std::string, calibration, "",
           "+smooth: token-id files whose fp32 activations calibrate max |X_j| (default: the "
           "evaluated tokens)");
+ABSL_FLAG(int, threads, 0,
+          "threads of the fp32 GEMMs (OpenBLAS pool; 0: all cores); oneDNN's int8 GEMMs follow "
+          "OMP_NUM_THREADS");
 ABSL_FLAG(bool, reference_int8, false,
           "int8 products through the exact integer reference GEMM instead of oneDNN (slow; the "
           "results are bit-identical)");
@@ -117,6 +121,9 @@ int main(int argc, char** argv) {
   std::cerr << kTool << ": " << sequences.size() << " token file(s) x " << specs->size()
             << " configuration(s) through " << model->transformer->config().num_layers
             << " layers\n";
+  const int threads = absl::GetFlag(FLAGS_threads);
+  if (threads < 0) return sa::UsageError(kTool, "--threads must be >= 0");
+  if (threads > 0) sinkscope::quant::SetSgemmThreads(threads);
   sa::QuantEvalOptions options;
   options.reference_int8_gemm = absl::GetFlag(FLAGS_reference_int8);
   const std::string calibration = absl::GetFlag(FLAGS_calibration);

@@ -35,7 +35,7 @@ printf '3 1 4 1 5 9 2 6 5 3 5 8 9 7 9 3 2 3 8 4' >"$t/ids2.txt"
 cfg=fp32,w8a8_tensor,kv4
 expect_code 0 "$qe" --checkpoint="$t/tiny" --tokens="$t/ids.txt,$t/ids2.txt" --configs=$cfg --json="$t/whole.json"
 for i in 0 1; do
-  expect_code 0 "$qe" --checkpoint="$t/tiny" --tokens="$t/ids.txt,$t/ids2.txt" --configs=$cfg \
+  expect_code 0 "$qe" --checkpoint="$t/tiny" --tokens="$t/ids.txt,$t/ids2.txt" --configs=$cfg --threads=1 \
     --shard=$i/2 --out="$t/s$i.pb"
 done
 expect_code 0 "$merge" "$t/s0.pb" "$t/s1.pb" --json="$t/merged.json"
