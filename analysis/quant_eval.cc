@@ -255,11 +255,12 @@ class QuantizedProducts {
     FloatMatrix xq = split ? FloatMatrix(x(Eigen::all, keep_cols)) : x;
     FloatMatrix wq = split ? FloatMatrix(wo(Eigen::all, keep_cols)) : wo;
     FloatMatrix y(T, wo.rows());
-    FloatMatrix w_deq;  // the quantized weights, for the fp32 rows
+    FloatMatrix w_deq;  // the quantized weights, for the fp32 rows (int8: only when n > 0)
     if (T > n && xq.cols() > 0) {
       const FloatMatrix xr = xq.bottomRows(T - n);
       absl::StatusOr<FloatMatrix> part = Int8Activations()
-                                             ? Int8Product(layer, name, expert, xr, wq, &w_deq)
+                                             ? Int8Product(layer, name, expert, xr, wq,
+                                                           n > 0 ? &w_deq : nullptr)
                                              : FloatProduct(xr, wq, &w_deq, name);
       if (!part.ok()) return part.status();
       y.bottomRows(T - n) = *part;
@@ -295,6 +296,7 @@ class QuantizedProducts {
     return quant::Sgemm(x, *w_deq, /*transpose_b=*/true);
   }
 
+  // `w_deq` (may be null): receives the dequantized weights [out x in], for +keep_sink's rows.
   absl::StatusOr<FloatMatrix> Int8Product(int layer, const std::string& name, int expert,
                                           const FloatMatrix& x, const FloatMatrix& wo,
                                           FloatMatrix* w_deq) {
@@ -308,7 +310,7 @@ class QuantizedProducts {
     const FloatMatrix wt = wo.transpose();
     absl::StatusOr<quant::QuantizedTensor> qw = quant::Quantize(quant::ViewOf(wt), ws, name);
     if (!qw.ok()) return qw.status();
-    *w_deq = quant::DequantizeMatrix(*qw).transpose();
+    if (w_deq != nullptr) *w_deq = quant::DequantizeMatrix(*qw).transpose();
     absl::StatusOr<quant::GemmOperand> a = quant::GemmOperandFrom(*qx, quant::GemmSide::kA);
     if (!a.ok()) return a.status();
     absl::StatusOr<quant::GemmOperand> b = quant::GemmOperandFrom(*qw, quant::GemmSide::kB);
