@@ -87,9 +87,20 @@ void SetAllThreads(int threads) {
   SetTorchThreads(threads);
 }
 
-void SetTokensPerSecond(benchmark::State& state, int tokens) {
+// User + system CPU seconds of this process (every thread) so far.
+double ProcessCpuSeconds() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+// tokens/s of wall time, and the process's CPU seconds per iteration (this machine is shared:
+// wall time includes waiting for a core, CPU time does not).
+void SetCounters(benchmark::State& state, int tokens, double cpu0) {
   state.counters["tokens/s"] =
       benchmark::Counter(tokens, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["cpu_s"] = (ProcessCpuSeconds() - cpu0) / static_cast<double>(state.iterations());
 }
 
 std::string Name(const std::string& what, int threads) {
@@ -125,39 +136,45 @@ int RunSpeed(const Options& o, const analysis::ActivationScanInput& in) {
   for (int threads : o.threads) {
     benchmark::RegisterBenchmark(Name("ours", threads).c_str(), [&, threads](benchmark::State& s) {
       SetAllThreads(threads);
+      const double cpu0 = ProcessCpuSeconds();
       for (auto _ : s) {
         absl::StatusOr<model::ForwardResult> r = t.Forward(ids);
         benchmark::DoNotOptimize(r->mean_nll);
       }
-      SetTokensPerSecond(s, o.tokens);
+      SetCounters(s, o.tokens, cpu0);
     })->Unit(benchmark::kMillisecond)->UseRealTime();
     benchmark::RegisterBenchmark(Name("libtorch", threads).c_str(),
                                  [&, threads](benchmark::State& s) {
                                    SetAllThreads(threads);
+                                   const double cpu0 = ProcessCpuSeconds();
                                    for (auto _ : s) {
                                      TorchForward r = (*torch_model)->Forward(ids, false);
                                      benchmark::DoNotOptimize(r.mean_nll);
                                    }
-                                   SetTokensPerSecond(s, o.tokens);
+                                   SetCounters(s, o.tokens, cpu0);
                                  })
         ->Unit(benchmark::kMillisecond)->UseRealTime();
   }
   MedianReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::ClearRegisteredBenchmarks();  // they refer to this function's locals
   std::printf("\nfp32 forward, %d tokens; sgemm backend %s (%s)\n", o.tokens, backend.c_str(),
               quant::SgemmDescription().c_str());
   std::printf("logits vs libtorch: max |diff| %.3g (max |logit| %.3g, relative %.2e); "
               "mean NLL ours %.6f libtorch %.6f\n",
               max_diff, max_logit, max_logit > 0 ? max_diff / max_logit : 0.0, ours->mean_nll,
               theirs.mean_nll);
-  std::printf("%-8s %14s %14s %16s\n", "threads", "ours tok/s", "libtorch tok/s",
-              "ours / libtorch");
+  std::printf("%-8s %14s %14s %16s %18s %18s\n", "threads", "ours tok/s", "libtorch tok/s",
+              "ours / libtorch", "CPU s ours/torch", "CPU ratio torch/ours");
   for (int threads : o.threads) {
     const double a = reporter.Median(Name("ours", threads));
     const double b = reporter.Median(Name("libtorch", threads));
     if (a <= 0 || b <= 0) continue;
-    std::printf("%-8d %14.1f %14.1f %16.3f%s\n", threads, o.tokens / (a / 1e3),
-                o.tokens / (b / 1e3), b / a, b / a >= 1.0 ? "" : "  (below target 1.0)");
+    const double ca = reporter.MedianCounter(Name("ours", threads), "cpu_s");
+    const double cb = reporter.MedianCounter(Name("libtorch", threads), "cpu_s");
+    std::printf("%-8d %14.1f %14.1f %16.3f %8.2f / %-7.2f %18.3f%s\n", threads,
+                o.tokens / (a / 1e3), o.tokens / (b / 1e3), b / a, ca, cb, ca > 0 ? cb / ca : 0.0,
+                b / a >= 1.0 ? "" : "  (below target 1.0)");
   }
   return 0;
 }
@@ -182,6 +199,7 @@ int RunQuant(const Options& o, const analysis::ActivationScanInput& in) {
           Name("quant/" + name, threads).c_str(),
           [&, threads, spec](benchmark::State& s) {
             SetAllThreads(threads);
+            const double cpu0 = ProcessCpuSeconds();
             for (auto _ : s) {
               absl::StatusOr<analysis::QuantForwardResult> r =
                   analysis::QuantizedForward(t, ids, spec);
@@ -192,62 +210,93 @@ int RunQuant(const Options& o, const analysis::ActivationScanInput& in) {
               if (!r->gemm.empty()) gemm = r->gemm;
               benchmark::DoNotOptimize(r->logits.data());
             }
-            SetTokensPerSecond(s, o.tokens);
+            SetCounters(s, o.tokens, cpu0);
           })
           ->Unit(benchmark::kMillisecond)->UseRealTime();
     }
   }
   MedianReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::ClearRegisteredBenchmarks();
   std::printf("\nQuantizedForward, %d tokens; sgemm %s; int8 gemm %s\n", o.tokens,
               quant::SgemmDescription().c_str(), gemm.empty() ? "-" : gemm.c_str());
-  std::printf("%-8s %-12s %12s %18s\n", "threads", "config", "ms", "config / fp32");
+  std::printf("%-8s %-12s %10s %10s %16s %16s\n", "threads", "config", "ms", "fp32 ms",
+              "config / fp32", "CPU s ratio");
   for (int threads : o.threads) {
-    const double fp32 = reporter.Median(Name("quant/fp32", threads));
+    const std::string f = Name("quant/fp32", threads);
+    const double fp32 = reporter.Median(f), fp32_cpu = reporter.MedianCounter(f, "cpu_s");
     for (size_t i = 1; i < specs.size(); ++i) {
-      const double ms = reporter.Median(Name("quant/" + specs[i].name, threads));
+      const std::string n = Name("quant/" + specs[i].name, threads);
+      const double ms = reporter.Median(n), cpu = reporter.MedianCounter(n, "cpu_s");
       if (ms <= 0 || fp32 <= 0) continue;
-      std::printf("%-8d %-12s %12.0f %18.3f%s\n", threads, specs[i].name.c_str(), ms, ms / fp32,
+      std::printf("%-8d %-12s %10.0f %10.0f %16.3f %16.3f%s\n", threads, specs[i].name.c_str(),
+                  ms, fp32, ms / fp32, fp32_cpu > 0 ? cpu / fp32_cpu : 0.0,
                   ms / fp32 <= 1.6 ? "" : "  (above target 1.6)");
     }
   }
   return 0;
 }
 
-// Peak RSS of a child running `run` (fresh: the parent's pages do not count); -1 on failure.
+struct ChildRss {
+  double peak = -1.0;      // ru_maxrss of the child, bytes; < 0: the child failed
+  double baseline = 0.0;   // its RSS when it started (the libraries this process has loaded)
+};
+
+// Resident set of this process now, bytes (/proc/self/statm).
+double CurrentRssBytes() {
+  long pages = 0, resident = 0;
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0.0;
+  if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+  std::fclose(f);
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+// Peak RSS of a forked child running `run` (the parent's own peak does not count).
 template <typename Fn>
-double ChildPeakRssBytes(const Fn& run) {
+ChildRss RunInChild(const Fn& run) {
+  ChildRss r;
+  int fds[2];
+  if (pipe(fds) != 0) return r;
   std::fflush(stdout);
   const pid_t pid = fork();
-  if (pid == 0) _exit(run() ? 0 : 3);
+  if (pid == 0) {
+    close(fds[0]);
+    const double baseline = CurrentRssBytes();
+    if (write(fds[1], &baseline, sizeof(baseline)) != sizeof(baseline)) _exit(4);
+    _exit(run() ? 0 : 3);
+  }
+  close(fds[1]);
+  if (read(fds[0], &r.baseline, sizeof(r.baseline)) != sizeof(r.baseline)) r.baseline = 0.0;
+  close(fds[0]);
   int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1.0;
   struct rusage ru;
-  getrusage(RUSAGE_CHILDREN, &ru);  // the largest child so far: run the smaller first
-  return ru.ru_maxrss * 1024.0;     // KiB on Linux
+  if (wait4(pid, &status, 0, &ru) != pid) return r;  // this child's own usage
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return r;
+  r.peak = ru.ru_maxrss * 1024.0;  // KiB on Linux
+  return r;
 }
 
 int RunRss(const Options& o, const std::string& dir, const LlamaShape& s) {
   const std::vector<int32_t> ids = TokenIds(o.tokens, s.vocab);
   const int threads = o.threads.front();
-  const double fp32 = ChildPeakRssBytes([&] {
+  const ChildRss fp32 = RunInChild([&] {
     SetAllThreads(threads);
     absl::StatusOr<analysis::ActivationScanInput> in = analysis::OpenModel(dir);
     return in.ok() && in->transformer->Forward(ids).ok();
   });
-  double quantized = 0.0;
+  ChildRss quantized;
   std::string quant_name;
   if (!o.quant_configs.empty()) {
     quant_name = o.quant_configs.front();
-    quantized = ChildPeakRssBytes([&] {
+    quantized = RunInChild([&] {
       SetAllThreads(threads);
       absl::StatusOr<analysis::ActivationScanInput> in = analysis::OpenModel(dir);
       absl::StatusOr<analysis::QuantEvalSpec> spec = analysis::ParseQuantConfig(quant_name);
       return in.ok() && spec.ok() && analysis::QuantizedForward(*in->transformer, ids, *spec).ok();
     });
   }
-  if (fp32 < 0 || quantized < 0) {
+  if (fp32.peak < 0 || (!quant_name.empty() && quantized.peak < 0)) {
     std::fprintf(stderr, "rss child failed\n");
     return 1;
   }
@@ -256,25 +305,29 @@ int RunRss(const Options& o, const std::string& dir, const LlamaShape& s) {
   const double mapped = static_cast<double>(st.st_size);
   const double layer_fp32 = 4.0 * s.LayerParams();
   const double T = o.tokens;
-  // Activations: the residual stream and its intermediates ([T x d], [T x ffn]), a score block
-  // and its probabilities (~1M floats each), logits [T x vocab] and the LM head block (4M
-  // floats), with room to spare (weight_scan_benchmark's formula).
+  // Activations: the residual stream and its intermediates ([T x d], [T x ffn]), score blocks
+  // (~1M floats) and [H x T x T] to spare, logits [T x vocab] twice (the result and the
+  // quantized path's copy) and the LM head block (4M floats) (weight_scan_benchmark's formula).
   const double activations =
       4.0 * (16.0 * T * s.d + 4.0 * T * s.ffn + 8.0 * s.heads * T * T + 2.0 * T * s.vocab +
              (1 << 22));
   const double target = mapped + 2 * layer_fp32 + activations;
-  std::printf("\npeak RSS of one forward on %d tokens (%d thread(s)), forked child:\n", o.tokens,
-              threads);
+  std::printf("\npeak RSS of one forward on %d tokens (%d thread(s)), forked child; the model's "
+              "share is the peak less the child's RSS at start (loaded libraries: %.1f MB):\n",
+              o.tokens, threads, fp32.baseline / 1e6);
   std::printf("  mapped checkpoint   %10.1f MB\n", mapped / 1e6);
   std::printf("  one layer in fp32   %10.1f MB\n", layer_fp32 / 1e6);
   std::printf("  activations (est.)  %10.1f MB\n", activations / 1e6);
-  std::printf("  target              %10.1f MB\n", target / 1e6);
-  std::printf("  fp32 forward        %10.1f MB   peak / target = %.3f%s\n", fp32 / 1e6,
-              fp32 / target, fp32 <= target ? "" : "  (above target)");
-  if (!quant_name.empty()) {
-    std::printf("  %-12s forward %10.1f MB   peak / target = %.3f%s\n", quant_name.c_str(),
-                quantized / 1e6, quantized / target, quantized <= target ? "" : "  (above target)");
-  }
+  std::printf("  target              %10.1f MB   (mapped + 2 layers fp32 + activations)\n",
+              target / 1e6);
+  const auto row = [&](const std::string& what, const ChildRss& r) {
+    const double model = r.peak - r.baseline;
+    std::printf("  %-18s  peak %8.1f MB, less start %8.1f MB   / target = %.3f%s\n",
+                what.c_str(), r.peak / 1e6, model / 1e6, model / target,
+                model <= target ? "" : "  (above target)");
+  };
+  row("fp32 forward", fp32);
+  if (!quant_name.empty()) row(quant_name + " forward", quantized);
   return 0;
 }
 

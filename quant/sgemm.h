@@ -36,10 +36,12 @@
 // library, so model_forward_benchmark compares everything but the GEMMs.
 //
 // Caveat: OpenBLAS's workers spin (yielding) for a while after each call, and oneDNN's OpenMP
-// workers after each primitive, so the int8 configurations of analysis/quant_eval alternate two
-// pools on the same cores. Measured at 2 threads (w8a8, 6 layers, 512 tokens): w8a8 / fp32 time
-// 1.77 with the defaults and 1.78 with OMP_WAIT_POLICY=passive OPENBLAS_THREAD_TIMEOUT=4, so the
-// overlap costs little next to the quantization work itself.
+// workers (libgomp: ~300k spins) after each primitive, so the int8 configurations of
+// analysis/quant_eval, which alternate the two pools on the same cores, pay for it at 2 threads
+// when the products are short. Measured, w8a8 / fp32 time at 2 threads: Qwen2.5-0.5B shapes
+// (6 layers, 512 tokens) 1.77 with the defaults and 1.78 with the workers told to sleep; a small
+// model (d 256, 128 tokens) 10.2 with the defaults, 2.6 with OPENBLAS_THREAD_TIMEOUT=4 and 1.9
+// with OMP_WAIT_POLICY=passive (both read at start-up: set them in the environment).
 //
 // Threads: OpenBLAS's pool (SetSgemmThreads; default all cores, or OPENBLAS_NUM_THREADS). The
 // pool is process-wide and shared with libtorch (train/), which loads the same libopenblas.so.0.
