@@ -133,6 +133,7 @@ class QuantizedProducts {
   absl::StatusOr<FloatMatrix> Linear(int layer, const std::string& name, int expert,
                                      const FloatMatrix& x_in, const FloatMatrix& w,
                                      bool w_in_out) {
+    if (s_.transforms.empty() && !w_in_out) return Product(layer, name, expert, x_in, w);
     FloatMatrix x = x_in;
     FloatMatrix wo = w_in_out ? FloatMatrix(w.transpose()) : w;  // [out x in]
     const Role role = RoleOf(name);
@@ -252,18 +253,30 @@ class QuantizedProducts {
       (s_.llmint8 && x.col(j).cwiseAbs().maxCoeff() >= 6.0f ? fp32_cols : keep_cols).push_back(j);
     }
     const bool split = !fp32_cols.empty();
-    FloatMatrix xq = split ? FloatMatrix(x(Eigen::all, keep_cols)) : x;
-    FloatMatrix wq = split ? FloatMatrix(wo(Eigen::all, keep_cols)) : wo;
+    // Copies only where +llmint8 drops columns or +keep_sink drops rows.
+    FloatMatrix x_kept, w_kept, x_rest;
+    if (split) {
+      x_kept = x(Eigen::all, keep_cols);
+      w_kept = wo(Eigen::all, keep_cols);
+    }
+    const FloatMatrix& xq = split ? x_kept : x;
+    const FloatMatrix& wq = split ? w_kept : wo;
     FloatMatrix y(T, wo.rows());
     FloatMatrix w_deq;  // the quantized weights, for the fp32 rows (int8: only when n > 0)
     if (T > n && xq.cols() > 0) {
-      const FloatMatrix xr = xq.bottomRows(T - n);
+      if (n > 0) x_rest = xq.bottomRows(T - n);
+      const FloatMatrix& xr = n > 0 ? x_rest : xq;
       absl::StatusOr<FloatMatrix> part = Int8Activations()
                                              ? Int8Product(layer, name, expert, xr, wq,
                                                            n > 0 ? &w_deq : nullptr)
-                                             : FloatProduct(xr, wq, &w_deq, name);
+                                             : FloatProduct(xr, wq, n > 0 ? &w_deq : nullptr,
+                                                            name);
       if (!part.ok()) return part.status();
-      y.bottomRows(T - n) = *part;
+      if (n > 0) {
+        y.bottomRows(T - n) = *part;
+      } else {
+        y = *std::move(part);
+      }
     } else {
       absl::StatusOr<FloatMatrix> f = FakeWeights(wq, name);
       if (!f.ok()) return f.status();
@@ -283,17 +296,23 @@ class QuantizedProducts {
   }
 
   // Activations fake-quantized per token (E4M3) or fp32, weights per the base; fp32 product.
+  // `w_deq` (may be null): receives the weights as used, for +keep_sink's rows.
   absl::StatusOr<FloatMatrix> FloatProduct(const FloatMatrix& x, const FloatMatrix& wo,
                                            FloatMatrix* w_deq, const std::string& name) {
-    absl::StatusOr<FloatMatrix> f = FakeWeights(wo, name);
-    if (!f.ok()) return f.status();
-    *w_deq = *std::move(f);
+    FloatMatrix fake;
+    if (s_.weights != Spec::Weights::kFp32) {
+      absl::StatusOr<FloatMatrix> f = FakeWeights(wo, name);
+      if (!f.ok()) return f.status();
+      fake = *std::move(f);
+    }
+    const FloatMatrix& wq = s_.weights != Spec::Weights::kFp32 ? fake : wo;
+    if (w_deq != nullptr) *w_deq = wq;
     if (s_.activations == Spec::Activations::kE4M3PerToken) {
       FloatMatrix xq = x;
       FakeRows(&xq, quant::FloatFormat::kE4M3);
-      return quant::Sgemm(xq, *w_deq, /*transpose_b=*/true);
+      return quant::Sgemm(xq, wq, /*transpose_b=*/true);
     }
-    return quant::Sgemm(x, *w_deq, /*transpose_b=*/true);
+    return quant::Sgemm(x, wq, /*transpose_b=*/true);
   }
 
   // `w_deq` (may be null): receives the dequantized weights [out x in], for +keep_sink's rows.
@@ -302,15 +321,17 @@ class QuantizedProducts {
                                           FloatMatrix* w_deq) {
     const bool per_token = s_.activations == Spec::Activations::kInt8PerToken;
     QuantScheme xs = per_token ? QuantScheme::PerToken() : QuantScheme::PerTensor();
-    QuantScheme ws = QuantScheme::PerChannel(1);
+    QuantScheme ws = QuantScheme::PerChannel(0);
     if (s_.clip) xs.calibration = ws.calibration = quant::Calibration::kMse;
     absl::StatusOr<quant::QuantizedTensor> qx = quant::Quantize(quant::ViewOf(x), xs, name + " input");
     if (!qx.ok()) return qx.status();
-    // W^T [in x out], one scale per output channel (column).
-    const FloatMatrix wt = wo.transpose();
-    absl::StatusOr<quant::QuantizedTensor> qw = quant::Quantize(quant::ViewOf(wt), ws, name);
+    // One scale per output channel: quantized as rows of W [out x in] (contiguous), then the
+    // codes transposed into the GEMM's B = W^T [in x out].
+    absl::StatusOr<quant::QuantizedTensor> qw_rows = quant::Quantize(quant::ViewOf(wo), ws, name);
+    if (!qw_rows.ok()) return qw_rows.status();
+    if (w_deq != nullptr) *w_deq = quant::DequantizeMatrix(*qw_rows);
+    absl::StatusOr<quant::QuantizedTensor> qw = quant::TransposeQuantized(*qw_rows);
     if (!qw.ok()) return qw.status();
-    if (w_deq != nullptr) *w_deq = quant::DequantizeMatrix(*qw).transpose();
     absl::StatusOr<quant::GemmOperand> a = quant::GemmOperandFrom(*qx, quant::GemmSide::kA);
     if (!a.ok()) return a.status();
     absl::StatusOr<quant::GemmOperand> b = quant::GemmOperandFrom(*qw, quant::GemmSide::kB);

@@ -140,14 +140,23 @@ absl::StatusOr<std::unique_ptr<Int8Gemm>> Int8Gemm::Create(const GemmOperand& w,
   g->n_ = N;
   // Signed weights: u8 codes become s8 by subtracting 128 (zero point too): same differences.
   const int32_t shift = w.matrix.type == Int8Type::kU8 ? 128 : 0;
+  // Loops below are branch-free per element so that they vectorise (this runs once per weight
+  // matrix, on every weight of a model in quant_eval).
   std::vector<int8_t> b(K * N);
   int32_t max_magnitude = 0;
-  for (int64_t k = 0; k < K; ++k) {
-    for (int64_t n = 0; n < N; ++n) {
-      const int32_t v = w.matrix.at(k, n) - shift;
-      b[k * N + n] = static_cast<int8_t>(v);
-      max_magnitude = std::max(max_magnitude, v < 0 ? -v : v);
+  const uint8_t* src = w.matrix.data;
+  if (shift != 0) {
+    for (int64_t i = 0; i < K * N; ++i) b[i] = static_cast<int8_t>(static_cast<int32_t>(src[i]) - 128);
+  } else {
+    std::memcpy(b.data(), src, static_cast<size_t>(K * N));
+  }
+  {
+    int32_t lo = 0, hi = 0;
+    for (int64_t i = 0; i < K * N; ++i) {
+      lo = std::min<int32_t>(lo, b[i]);
+      hi = std::max<int32_t>(hi, b[i]);
     }
+    max_magnitude = std::max(-lo, hi);
   }
   Int8Mitigation m = options.mitigation;
   if (m == Int8Mitigation::kAuto) {
@@ -170,7 +179,7 @@ absl::StatusOr<std::unique_ptr<Int8Gemm>> Int8Gemm::Create(const GemmOperand& w,
     g->packed_.resize(2 * K * N);
     for (int64_t i = 0; i < K * N; ++i) {
       const int32_t v = b[i];
-      const int32_t hi = v >= 0 ? v / 2 : -((-v + 1) / 2);  // floor(v / 2), in [-64, 63]
+      const int32_t hi = v >> 1;  // floor(v / 2) (arithmetic shift, C++20 and GCC), in [-64, 63]
       g->packed_[i] = static_cast<int8_t>(hi);
       g->packed_[K * N + i] = static_cast<int8_t>(v - hi);  // ceil(v / 2), in [-64, 64]
     }

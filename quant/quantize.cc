@@ -75,14 +75,41 @@ absl::StatusOr<QuantizedTensor> Quantize(const ConstTensorView& t, const QuantSc
   return QuantizeChecked(t, *params);
 }
 
-std::vector<float> Dequantize(const QuantizedTensor& q) {
-  std::vector<float> out(q.bytes.size());
+namespace {
+
+// Dequantizes q into out[0, size): per run, (code - zero point) * scale; a run sharing its
+// parameters (stride 0) is a vectorisable loop.
+void DequantizeInto(const QuantizedTensor& q, float* out) {
   const QuantParams& p = q.params;
+  const bool is_signed = q.is_signed();
   p.layout.ForEachRun([&](int64_t start, int64_t len, int64_t param, int64_t stride) {
+    const uint8_t* b = q.bytes.data() + start;
+    float* o = out + start;
+    if (stride == 0) {
+      const float scale = p.scales[param];
+      const int32_t zp = p.zero_points[param];
+      if (is_signed) {
+        for (int64_t k = 0; k < len; ++k) {
+          o[k] = static_cast<float>(static_cast<int32_t>(static_cast<int8_t>(b[k])) - zp) * scale;
+        }
+      } else {
+        for (int64_t k = 0; k < len; ++k) {
+          o[k] = static_cast<float>(static_cast<int32_t>(b[k]) - zp) * scale;
+        }
+      }
+      return;
+    }
     for (int64_t k = 0; k < len; ++k) {
-      out[start + k] = DequantizeValue(q.code(start + k), p.Param(param + k * stride));
+      o[k] = DequantizeValue(q.code(start + k), p.Param(param + k * stride));
     }
   });
+}
+
+}  // namespace
+
+std::vector<float> Dequantize(const QuantizedTensor& q) {
+  std::vector<float> out(q.bytes.size());
+  DequantizeInto(q, out.data());
   return out;
 }
 
@@ -91,9 +118,8 @@ FloatMatrix DequantizeMatrix(const QuantizedTensor& q) {
   const Shape& s = q.shape();
   const int64_t cols = s.empty() ? 1 : s.back();
   const int64_t rows = cols > 0 ? NumElements(s) / cols : 0;
-  const std::vector<float> v = Dequantize(q);
   FloatMatrix m(rows, cols);
-  std::copy(v.begin(), v.end(), m.data());
+  DequantizeInto(q, m.data());
   return m;
 }
 
@@ -102,6 +128,45 @@ absl::StatusOr<FloatMatrix> FakeQuantize(const FloatMatrix& x, const QuantScheme
   absl::StatusOr<QuantizedTensor> q = Quantize(ViewOf(x), scheme, name);
   if (!q.ok()) return q.status();
   return DequantizeMatrix(*q);
+}
+
+absl::StatusOr<QuantizedTensor> TransposeQuantized(const QuantizedTensor& q) {
+  const Shape& s = q.shape();
+  const Granularity g = q.params.scheme.granularity;
+  if (s.size() != 2 || (g != Granularity::kPerTensor && g != Granularity::kPerChannel)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "TransposeQuantized: needs a rank-2 tensor quantized per tensor or per channel, got ",
+        ShapeToString(s)));
+  }
+  const int64_t rows = s[0], cols = s[1];
+  QuantizedTensor t;
+  t.clipped = q.clipped;
+  t.params.scheme = q.params.scheme;
+  if (g == Granularity::kPerChannel) {
+    const int axis = q.params.scheme.axis < 0 ? q.params.scheme.axis + 2 : q.params.scheme.axis;
+    t.params.scheme.axis = 1 - axis;
+  }
+  t.params.shape = {cols, rows};
+  absl::StatusOr<ParamLayout> layout = MakeParamLayout(t.params.scheme, t.params.shape);
+  if (!layout.ok()) return layout.status();
+  t.params.layout = *layout;
+  t.params.scales = q.params.scales;
+  t.params.zero_points = q.params.zero_points;
+  t.bytes.resize(q.bytes.size());
+  // Blocked so that both sides stay in cache.
+  constexpr int64_t kBlock = 64;
+  const uint8_t* src = q.bytes.data();
+  uint8_t* dst = t.bytes.data();
+  for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
+    const int64_t r1 = std::min(rows, r0 + kBlock);
+    for (int64_t c0 = 0; c0 < cols; c0 += kBlock) {
+      const int64_t c1 = std::min(cols, c0 + kBlock);
+      for (int64_t r = r0; r < r1; ++r) {
+        for (int64_t c = c0; c < c1; ++c) dst[c * rows + r] = src[r * cols + c];
+      }
+    }
+  }
+  return t;
 }
 
 }  // namespace sinkscope::quant

@@ -56,6 +56,13 @@ FloatMatrix DequantizeMatrix(const QuantizedTensor& q);
 absl::StatusOr<FloatMatrix> FakeQuantize(const FloatMatrix& x, const QuantScheme& scheme,
                                          absl::string_view tensor_name);
 
+// The transpose of a rank-2 tensor [rows x cols] -> [cols x rows]: codes moved, parameters
+// re-indexed (per-tensor stays; per-channel along axis a becomes per-channel along 1 - a, same
+// scales). Equal to quantizing the transposed floats with the transposed scheme; per-channel
+// along the rows is the cheap way to quantize a weight [out x in] for a GEMM's B [in x out].
+// Errors: rank != 2 or another granularity.
+absl::StatusOr<QuantizedTensor> TransposeQuantized(const QuantizedTensor& q);
+
 }  // namespace sinkscope::quant
 
 #endif  // SINKSCOPE_QUANT_QUANTIZE_H_

@@ -512,6 +512,31 @@ TEST(FloatFormatTest, FakeQuantizeRowsFloatMatchesThePerRowOracle) {
   }
 }
 
+// The scaled path (vectorised, branch-free) on the dense sweep: a group whose abs-max is the
+// format's max has scale 1, so each element must come out as the brute-force nearest value.
+TEST(FloatFormatTest, FakeQuantizeTensorFloatMatchesBruteForceOnADenseSweep) {
+  for (FloatFormat f : kAllFormats) {
+    SCOPED_TRACE(FloatFormatName(f));
+    const float max = static_cast<float>(MaxFinite(f));
+    std::vector<float> x = {max};
+    for (uint32_t bits = 0; bits <= BitsOf(max); bits += 1009) {
+      x.push_back(FloatFromBits(bits));
+      x.push_back(-FloatFromBits(bits));
+    }
+    const std::vector<Code>& v = TableOf(f).nonnegative;
+    for (size_t i = 0; i + 1 < v.size(); ++i) {
+      const uint32_t mid = BitsOf(static_cast<float>((v[i].value + v[i + 1].value) / 2));
+      for (uint32_t bits = mid - 64; bits <= mid + 64; ++bits) x.push_back(FloatFromBits(bits));
+    }
+    std::vector<float> got = x;
+    FakeQuantizeTensorFloat(got.data(), static_cast<int64_t>(got.size()), f);
+    for (size_t i = 0; i < x.size(); ++i) {
+      const float want = static_cast<float>(OracleRound(f, x[i]));
+      ASSERT_EQ(BitsOf(got[i]), BitsOf(want)) << x[i];
+    }
+  }
+}
+
 TEST(FloatFormatTest, FakeQuantizeRowsFloatErrorBoundAndScale) {
   // A row's amax maps onto max_finite; a value in the normal range keeps |x' - x| within half a
   // step, 2^-(M+1) relative (plus float rounding of the scale).

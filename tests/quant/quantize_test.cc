@@ -275,5 +275,48 @@ TEST(QuantizeTest, AsymmetricZeroIsExactAndCodesAreUnsigned) {
   EXPECT_EQ(Dequantize(*q)[17], 0.0f);
 }
 
+// TransposeQuantized against quantizing the transposed floats directly: same codes (moved),
+// same scales, same dequantized values; every granularity it accepts, odd sizes (blocks of 64).
+TEST(QuantizeTest, TransposeQuantizedEqualsQuantizingTheTranspose) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal;
+  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{5, 7}, {70, 131}, {1, 3}}) {
+    FloatMatrix w(rows, cols);
+    for (int64_t i = 0; i < w.size(); ++i) w.data()[i] = normal(rng) * (1 + i % 5);
+    const FloatMatrix wt = w.transpose();
+    struct Case {
+      QuantScheme scheme, transposed;
+    };
+    for (const Case& c : {Case{QuantScheme::PerChannel(0), QuantScheme::PerChannel(1)},
+                          Case{QuantScheme::PerChannel(-1), QuantScheme::PerChannel(0)},
+                          Case{QuantScheme::PerTensor(), QuantScheme::PerTensor()},
+                          Case{QuantScheme::PerChannel(0).Asymmetric().WithBits(4),
+                               QuantScheme::PerChannel(1).Asymmetric().WithBits(4)}}) {
+      absl::StatusOr<QuantizedTensor> q = Quantize(ViewOf(w), c.scheme, "w");
+      ASSERT_TRUE(q.ok()) << q.status();
+      absl::StatusOr<QuantizedTensor> t = TransposeQuantized(*q);
+      ASSERT_TRUE(t.ok()) << t.status();
+      absl::StatusOr<QuantizedTensor> want = Quantize(ViewOf(wt), c.transposed, "wt");
+      ASSERT_TRUE(want.ok()) << want.status();
+      ASSERT_EQ(t->shape(), want->shape());
+      EXPECT_EQ(t->bytes, want->bytes);
+      EXPECT_EQ(t->params.scales, want->params.scales);
+      EXPECT_EQ(t->params.zero_points, want->params.zero_points);
+      EXPECT_EQ(t->params.scheme.granularity, want->params.scheme.granularity);
+      for (int64_t r = 0; r < cols; ++r) {
+        for (int64_t k = 0; k < rows; ++k) {
+          const int64_t ft = r * rows + k, fq = k * cols + r;
+          ASSERT_EQ(DequantizeValue(t->code(ft), t->params.Param(t->params.ParamIndex(ft))),
+                    DequantizeValue(q->code(fq), q->params.Param(q->params.ParamIndex(fq))));
+        }
+      }
+    }
+  }
+  absl::StatusOr<QuantizedTensor> per_token = Quantize(ViewOf(FloatMatrix::Ones(3, 4)),
+                                                       QuantScheme::PerToken(), "x");
+  ASSERT_TRUE(per_token.ok());
+  EXPECT_FALSE(TransposeQuantized(*per_token).ok());
+}
+
 }  // namespace
 }  // namespace sinkscope::quant
