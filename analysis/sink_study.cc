@@ -10,7 +10,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "analysis/activation_scan.h"
+#include "analysis/quant_eval.h"
 #include "analysis/receptive_field.h"
 #include "model/model_config.h"
 #include "model/streaming_decoder.h"
@@ -131,6 +133,9 @@ struct SubjectResult {
   v1::ActivationReport activations;
   v1::ReceptiveFieldReport receptive_field;
   std::vector<v1::StudyRow> rows;
+  std::vector<v1::StudyEndToEnd> end_to_end;
+  v1::StudyPositionProbe probe;
+  bool has_probe = false;
 };
 
 absl::Status RunStreaming(const model::Transformer& t, const std::vector<std::vector<int32_t>>& seqs,
@@ -181,6 +186,145 @@ absl::Status RunStreaming(const model::Transformer& t, const std::vector<std::ve
     }
   }
   return absl::OkStatus();
+}
+
+// quant_eval's configurations on the subject's held-out sequences, in the options' order; one
+// the model cannot run (CheckSpecForModel) is an entry with `skipped`.
+absl::Status RunEndToEnd(const model::Transformer& t, const std::vector<std::vector<int32_t>>& seqs,
+                         const StudySubject& s, const StudyOptions& o,
+                         std::vector<v1::StudyEndToEnd>* out) {
+  std::vector<QuantEvalSpec> runnable;
+  std::vector<std::string> skipped(o.end_to_end.size());
+  for (size_t i = 0; i < o.end_to_end.size(); ++i) {
+    absl::StatusOr<QuantEvalSpec> spec = ParseQuantConfig(o.end_to_end[i]);
+    if (!spec.ok()) return spec.status();
+    if (absl::Status st = CheckSpecForModel(*spec, t.config()); !st.ok()) {
+      skipped[i] = std::string(st.message());
+    } else {
+      runnable.push_back(*std::move(spec));
+    }
+  }
+  v1::QuantEvalReport r;
+  if (!runnable.empty()) {
+    absl::StatusOr<v1::QuantEvalReport> got = EvaluateQuantConfigs(t, seqs, runnable);
+    if (!got.ok()) return got.status();
+    r = *std::move(got);
+  }
+  int next = 0;
+  for (size_t i = 0; i < o.end_to_end.size(); ++i) {
+    v1::StudyEndToEnd e;
+    e.set_variant(s.name);
+    e.set_name(o.end_to_end[i]);
+    if (!skipped[i].empty()) {
+      e.set_skipped(skipped[i]);
+      out->push_back(std::move(e));
+      continue;
+    }
+    const v1::QuantEvalConfig& c = r.configs(next++);
+    e.set_mean_nll(c.mean_nll());
+    e.set_mean_kl(c.mean_kl());
+    e.set_top1_agreement(c.top1_agreement());
+    e.set_delta_nll(c.delta_nll());
+    e.set_base(c.base());
+    for (const std::string& rem : c.remedies()) e.add_remedies(rem);
+    double worst = std::numeric_limits<double>::infinity();
+    for (const v1::QuantEvalLayer& l : c.layers()) {
+      if (l.residual_sqnr_db() < worst) {
+        worst = l.residual_sqnr_db();
+        e.set_worst_layer(l.layer());
+      }
+    }
+    e.set_worst_layer_sqnr_db(c.layers_size() > 0 ? worst : 0.0);
+    out->push_back(std::move(e));
+  }
+  return absl::OkStatus();
+}
+
+// Sums over heads and queries t >= n of A[t, 0] and of sum_{j < n} A[t, j], per layer, of one
+// forward over `ids` (sequence keys: after the layer's prefix keys, if any).
+struct ProbeSums {
+  std::vector<double> first, first_n;
+  std::vector<int64_t> count;
+};
+
+absl::Status AddFirstTokenMasses(const model::Transformer& t, const std::vector<int32_t>& ids,
+                                 int n, ProbeSums* sums) {
+  const int64_t T = static_cast<int64_t>(ids.size());
+  model::ForwardHooks hooks;
+  hooks.capture_attention = true;
+  hooks.on_layer = [&](int l, const model::LayerCapture& cap) {
+    if (cap.attention == nullptr) return;
+    for (const auto& p : cap.attention->probs) {
+      const int64_t prefix = p.cols() - T;
+      if (prefix < 0) continue;
+      for (int64_t q = n; q < T; ++q) {
+        double m = 0.0;
+        for (int64_t j = 0; j < n; ++j) m += p(q, prefix + j);
+        sums->first[l] += p(q, prefix);
+        sums->first_n[l] += m;
+        ++sums->count[l];
+      }
+    }
+  };
+  absl::StatusOr<model::ForwardResult> r = t.Forward(ids, hooks);
+  return r.ok() ? absl::OkStatus() : r.status();
+}
+
+// Position or content: the held-out sequences as they are, then with their first n ids
+// replaced by the filler.
+absl::StatusOr<v1::StudyPositionProbe> RunPositionProbe(
+    const model::Transformer& t, const std::vector<std::vector<int32_t>>& seqs,
+    const StudySubject& s, const StudyOptions& o) {
+  const int L = t.config().num_layers;
+  const int n = o.probe_tokens;
+  v1::StudyPositionProbe probe;
+  probe.set_variant(s.name);
+  probe.set_replaced(n);
+  int32_t filler = s.filler_id >= 0 ? s.filler_id : o.filler_id;
+  std::string how = s.filler_id >= 0 ? s.filler_name : "given id";
+  if (filler < 0) {
+    filler = t.config().vocab_size - 1;
+    how = "id vocab-1";
+  }
+  if (filler >= t.config().vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat("position probe: filler id ", filler,
+                                                   " is outside the vocabulary (",
+                                                   t.config().vocab_size, ")"));
+  }
+  probe.set_filler_id(filler);
+  probe.set_filler(how);
+  ProbeSums before{std::vector<double>(L, 0.0), std::vector<double>(L, 0.0),
+                   std::vector<int64_t>(L, 0)};
+  ProbeSums after = before;
+  for (const std::vector<int32_t>& ids : seqs) {
+    if (static_cast<int64_t>(ids.size()) <= n) continue;
+    if (IsCancelled(o)) return Cancelled();
+    if (absl::Status st = AddFirstTokenMasses(t, ids, n, &before); !st.ok()) return st;
+    std::vector<int32_t> replaced = ids;
+    std::fill(replaced.begin(), replaced.begin() + n, filler);
+    if (absl::Status st = AddFirstTokenMasses(t, replaced, n, &after); !st.ok()) return st;
+  }
+  double mb = 0.0, ma = 0.0;
+  int layers = 0;
+  for (int l = 0; l < L; ++l) {
+    const double cb = std::max<int64_t>(1, before.count[l]);
+    const double ca = std::max<int64_t>(1, after.count[l]);
+    probe.add_first_token_mass_before(before.first[l] / cb);
+    probe.add_first_token_mass_after(after.first[l] / ca);
+    probe.add_first_tokens_mass_before(before.first_n[l] / cb);
+    probe.add_first_tokens_mass_after(after.first_n[l] / ca);
+    if (before.count[l] > 0) {
+      mb += before.first[l] / cb;
+      ma += after.first[l] / ca;
+      ++layers;
+    }
+  }
+  probe.set_mass_before(layers > 0 ? mb / layers : 0.0);
+  probe.set_mass_after(layers > 0 ? ma / layers : 0.0);
+  probe.set_verdict(probe.mass_before() < 0.1 ? "no sink"
+                    : probe.mass_after() >= 0.5 * probe.mass_before() ? "positional"
+                                                                       : "content");
+  return probe;
 }
 
 absl::StatusOr<SubjectResult> StudyOne(const StudySubject& s, const StudyOptions& o) {
@@ -327,6 +471,36 @@ absl::StatusOr<SubjectResult> StudyOne(const StudySubject& s, const StudyOptions
     r.rows.push_back(std::move(row));
   }
 
+  if (!o.end_to_end.empty()) {
+    Progress(o, absl::StrCat(s.name, ": end to end, ", o.end_to_end.size(),
+                             " whole-model configurations"));
+    if (absl::Status st = RunEndToEnd(*in->transformer, seqs, s, o, &r.end_to_end); !st.ok()) {
+      return absl::Status(st.code(), absl::StrCat("end to end: ", st.message()));
+    }
+  }
+  {
+    constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+    v.set_w8a8_tensor_kl(kNaN);
+    v.set_kv4_kl(kNaN);
+    v.set_best_remedy_kl(kNaN);
+    for (const v1::StudyEndToEnd& e : r.end_to_end) {
+      if (!e.skipped().empty()) continue;
+      if (e.name() == "w8a8_tensor") v.set_w8a8_tensor_kl(e.mean_kl());
+      if (e.name() == "kv4") v.set_kv4_kl(e.mean_kl());
+      if (e.remedies_size() > 0 && !(e.mean_kl() >= v.best_remedy_kl())) {
+        v.set_best_remedy(e.name());
+        v.set_best_remedy_kl(e.mean_kl());
+      }
+    }
+  }
+  if (o.probe_tokens > 0) {
+    absl::StatusOr<v1::StudyPositionProbe> probe = RunPositionProbe(*in->transformer, seqs, s, o);
+    if (!probe.ok()) return probe.status();
+    r.probe = *std::move(probe);
+    r.has_probe = true;
+    v.set_position_verdict(r.probe.verdict());
+  }
+
   // Receptive field of the layer pattern at the fitted residual strength.
   if (IsCancelled(o)) return Cancelled();
   const double ratio_r = attention_norm > 0.0 ? residual_norm / attention_norm : 1e6;
@@ -352,6 +526,9 @@ std::string Fixed(double v, int digits) {
   if (!std::isfinite(v)) return "-";
   return absl::StrFormat("%.*f", digits, v);
 }
+
+// A KL in nats: 3 significant digits, "-" when not measured.
+std::string Kl(double v) { return std::isfinite(v) ? absl::StrFormat("%.3g", v) : "-"; }
 
 std::string Pad(const std::string& s, size_t width, bool left = false) {
   if (s.size() >= width) return s;
@@ -387,6 +564,19 @@ std::vector<StudyQuantConfig> DefaultStudyConfigs() {
   return out;
 }
 
+std::vector<std::string> DefaultEndToEndConfigs() {
+  return {"w8a8",
+          "w8a8_tensor",
+          "kv8",
+          "kv4",
+          "fp8",
+          "mxfp4",
+          "w8a8_tensor+keep_sink",
+          "w8a8_tensor+smooth",
+          "w8a8_tensor+rotate",
+          "w8a8_tensor+llmint8"};
+}
+
 void MakeQuick(StudyOptions* o) {
   o->quick = true;
   o->seq_len = std::min(o->seq_len, 64);
@@ -413,6 +603,14 @@ absl::StatusOr<v1::Report> RunStudy(const std::vector<StudySubject>& subjects,
       return absl::InvalidArgumentError(absl::StrCat("config '", c.name, "': ", st.message()));
     }
   }
+  for (const std::string& name : o.end_to_end) {
+    if (absl::StatusOr<QuantEvalSpec> spec = ParseQuantConfig(name); !spec.ok()) {
+      return spec.status();
+    }
+  }
+  if (o.probe_tokens < 0) {
+    return absl::InvalidArgumentError("sink_study: the position probe needs >= 0 tokens");
+  }
   v1::Report report;
   v1::StudyReport* study = report.mutable_study_report();
   study->set_quick(o.quick);
@@ -427,6 +625,8 @@ absl::StatusOr<v1::Report> RunStudy(const std::vector<StudySubject>& subjects,
     *study->add_activations() = std::move(r->activations);
     *study->add_receptive_fields() = std::move(r->receptive_field);
     for (v1::StudyRow& row : r->rows) *study->add_rows() = std::move(row);
+    for (v1::StudyEndToEnd& e : r->end_to_end) *study->add_end_to_end() = std::move(e);
+    if (r->has_probe) *study->add_position_probes() = std::move(r->probe);
   }
   return report;
 }
@@ -437,8 +637,15 @@ std::string StudyTable(const v1::StudyReport& s) {
                   s.quick() ? " (--quick)" : "", "\n");
   size_t name_w = 8;
   for (const v1::StudyVariant& v : s.variants()) name_w = std::max(name_w, v.name().size());
+  const bool e2e = s.end_to_end_size() > 0;
+  size_t remedy_w = 12;
+  for (const v1::StudyVariant& v : s.variants()) remedy_w = std::max(remedy_w, v.best_remedy().size() + 10);
   absl::StrAppend(&out, Pad("variant", name_w, true), "  Sink_1^0.3  absmax/med  massive",
-                  "  SQNR dB default  protected  (gain)", "  stream NLL window  +sinks    full\n");
+                  "  SQNR dB default  protected  (gain)", "  stream NLL window  +sinks    full",
+                  e2e ? absl::StrCat("  KL w8a8_tensor    KL kv4  ",
+                                     Pad("best remedy (KL)", remedy_w, true))
+                      : "",
+                  s.position_probes_size() > 0 ? "  position probe" : "", "\n");
   for (const v1::StudyVariant& v : s.variants()) {
     double window = NAN, sinks = NAN, full = NAN;
     int best = -1;
@@ -458,12 +665,24 @@ std::string StudyTable(const v1::StudyReport& s) {
                     Pad(absl::StrCat(v.massive_activations()), 9), Pad(Db(v.default_sqnr_db()), 17),
                     Pad(Db(v.protected_sqnr_db()), 11),
                     Pad(std::isfinite(gain) ? absl::StrFormat("(%+.1f)", gain) : "", 7),
-                    Pad(Fixed(window, 3), 19), Pad(Fixed(sinks, 3), 8), Pad(Fixed(full, 3), 8),
-                    "\n");
+                    Pad(Fixed(window, 3), 19), Pad(Fixed(sinks, 3), 8), Pad(Fixed(full, 3), 8));
+    if (e2e) {
+      absl::StrAppend(&out, Pad(Kl(v.w8a8_tensor_kl()), 15), Pad(Kl(v.kv4_kl()), 10), "  ",
+                      Pad(v.best_remedy().empty()
+                              ? "-"
+                              : absl::StrCat(v.best_remedy(), " (", Kl(v.best_remedy_kl()), ")"),
+                          remedy_w, true));
+    }
+    if (s.position_probes_size() > 0) absl::StrAppend(&out, "  ", v.position_verdict());
+    out += "\n";
   }
   absl::StrAppend(&out, "(default: ", kDefaultConfigName, "; protected: ", kProtectedConfigName,
                   "; stream +sinks: the most sinks tried, cache ",
                   s.variants_size() > 0 ? s.variants(0).streaming().cache_size() : 0, ")\n");
+  if (e2e) {
+    absl::StrAppend(&out, "(KL: mean KL(p_fp32 || p_config) in nats per predicted token, whole model;",
+                    " best remedy: the lowest KL among the remedies tried)\n");
+  }
   if (!s.note().empty()) absl::StrAppend(&out, "note: ", s.note(), "\n");
 
   // SQNR of every configuration (rows) per variant (columns).
@@ -486,6 +705,50 @@ std::string StudyTable(const v1::StudyReport& s) {
       absl::StrAppend(&out, "  ", Pad(cell, 16));
     }
     out += "\n";
+  }
+
+  if (e2e) {
+    // KL of every whole-model configuration (rows) per variant (columns).
+    absl::StrAppend(&out, "\nend to end: KL(fp32 || config) nats per token [top-1 agreement %]\n");
+    std::vector<std::string> names;
+    for (const v1::StudyEndToEnd& e : s.end_to_end()) {
+      if (std::find(names.begin(), names.end(), e.name()) == names.end()) names.push_back(e.name());
+    }
+    size_t w = 13;
+    for (const std::string& n : names) w = std::max(w, n.size());
+    absl::StrAppend(&out, Pad("configuration", w, true));
+    for (const v1::StudyVariant& v : s.variants()) absl::StrAppend(&out, "  ", Pad(v.name(), 16));
+    out += "\n";
+    for (const std::string& n : names) {
+      absl::StrAppend(&out, Pad(n, w, true));
+      for (const v1::StudyVariant& v : s.variants()) {
+        std::string cell = "-";
+        for (const v1::StudyEndToEnd& e : s.end_to_end()) {
+          if (e.variant() != v.name() || e.name() != n) continue;
+          cell = e.skipped().empty()
+                     ? absl::StrCat(Kl(e.mean_kl()), " [", Fixed(100.0 * e.top1_agreement(), 1), "]")
+                     : "skipped";
+        }
+        absl::StrAppend(&out, "  ", Pad(cell, 16));
+      }
+      out += "\n";
+    }
+  }
+  if (s.position_probes_size() > 0) {
+    absl::StrAppend(&out, "\nposition or content: first-token mass of the unchanged queries, ",
+                    "before -> after replacing the first ", s.position_probes(0).replaced(),
+                    " tokens (per layer)\n");
+    for (const v1::StudyPositionProbe& p : s.position_probes()) {
+      std::vector<std::string> layers;
+      for (int l = 0; l < p.first_token_mass_before_size(); ++l) {
+        layers.push_back(absl::StrCat(Fixed(p.first_token_mass_before(l), 2), "->",
+                                      Fixed(p.first_token_mass_after(l), 2)));
+      }
+      absl::StrAppend(&out, Pad(p.variant(), name_w, true), "  ", Pad(p.verdict(), 10, true),
+                      "  mean ", Fixed(p.mass_before(), 3), " -> ", Fixed(p.mass_after(), 3),
+                      "  (filler ", p.filler(), " = ", p.filler_id(), ")  layers ",
+                      absl::StrJoin(layers, " "), "\n");
+    }
   }
   return out;
 }

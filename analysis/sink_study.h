@@ -16,7 +16,11 @@
 //   3. the receptive field of the model's layer pattern (receptive_field.h), residual strength
 //      fitted from the layers' |h| / |attn(h)| ratio as empirical_receptive_field.h does;
 //   4. StreamingLLM (model/streaming_decoder.h): a stream several times longer than the cache,
-//      mean NLL for window-only, n_sink + window (n_sink in 1, 2, 4) and full attention.
+//      mean NLL for window-only, n_sink + window (n_sink in 1, 2, 4) and full attention;
+//   5. end to end: quant_eval.h's whole-model configurations and remedies (NLL, KL against the
+//      subject's fp32 forward, top-1 agreement), study_report.end_to_end[];
+//   6. position or content: the first 4 ids replaced by a filler; the attention the unchanged
+//      queries put on positions 0-3 before and after, per layer (study_report.position_probes[]).
 //
 // The configuration table (DefaultStudyConfigs): granularity {per-tensor, per-channel/token} x
 // K/V bits {8, 4} x keep_sink_kv_fp32 {0, 1, 4}, named "<granularity> kv<bits> keep<n>".
@@ -56,6 +60,10 @@ struct StudySubject {
   // The StreamingLLM stream (one long sequence, e.g. from the training task). Empty: the
   // held-out sequences back to back, then seeded random ids, up to streaming_length.
   std::vector<int32_t> stream;
+  // The position probe's filler token (e.g. the tokenizer's newline) and how it was chosen;
+  // < 0: StudyOptions::filler_id, else the last id of the vocabulary ("id vocab-1").
+  int32_t filler_id = -1;
+  std::string filler_name;
 };
 
 struct StudyQuantConfig {
@@ -67,6 +75,10 @@ struct StudyQuantConfig {
 
 // The 12 configurations described above, in table order (granularity, kv bits, keep).
 std::vector<StudyQuantConfig> DefaultStudyConfigs();
+
+// The whole-model configurations (quant_eval.h) run on every subject: the bases, then the
+// remedies on per-tensor W8A8 (the configuration a massive activation hurts most).
+std::vector<std::string> DefaultEndToEndConfigs();
 
 inline constexpr char kDefaultConfigName[] = "per-channel/token kv8 keep0";
 inline constexpr char kProtectedConfigName[] = "per-channel/token kv8 keep4";
@@ -90,6 +102,14 @@ struct StudyOptions {
   int streaming_length = 512;  // tokens streamed; several times the cache
   std::vector<int> streaming_sinks = {1, 2, 4};
   int streaming_curve_points = 32;
+
+  // End to end: quant_eval's configurations on each subject's held-out sequences (KL, NLL and
+  // top-1 against its own fp32 forward). Empty: skipped. A configuration a subject cannot run
+  // (+rotate on LayerNorm) is recorded as skipped for that subject.
+  std::vector<std::string> end_to_end = DefaultEndToEndConfigs();
+  // Position or content: the first `probe_tokens` ids replaced by a filler (0: skipped).
+  int probe_tokens = 4;
+  int32_t filler_id = -1;      // < 0: each subject's own, else its vocabulary's last id
 
   bool quick = false;          // recorded in the report; see MakeQuick
   std::string note;            // recorded in the report

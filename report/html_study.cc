@@ -3,6 +3,7 @@
 // with and without sink tokens; then the study's training, activation and receptive-field
 // reports.
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <limits>
 #include <map>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "report/html_common.h"
 #include "report/html_sections.h"
 #include "report/svg_bar_chart.h"
@@ -175,6 +177,60 @@ std::vector<std::string> SqnrPerLayerHeatmaps(const v1::StudyReport& s,
   return charts;
 }
 
+// End to end: rows = variants, columns = whole-model configurations, colour = log10 KL (the
+// cell prints the KL itself); skipped cells are missing (grey).
+std::string KlByVariantHeatmap(const v1::StudyReport& s) {
+  std::vector<std::string> variants, configs;
+  for (const v1::StudyEndToEnd& e : s.end_to_end()) {
+    AddOnce(e.variant(), &variants);
+    AddOnce(e.name(), &configs);
+  }
+  if (variants.empty()) return "";
+  svg::ValueHeatmapSpec spec;
+  spec.kind = "kl-heatmap";
+  spec.title = "End to end: KL(p_fp32 || p_config) per token by variant and configuration";
+  spec.row_labels = variants;
+  spec.col_labels = configs;
+  spec.value_label = "KL nats (log colour; darker is worse)";
+  spec.format = [](double v) { return absl::StrFormat("%.2g", std::pow(10.0, v)); };
+  spec.values.assign(variants.size() * configs.size(), kNaN);
+  const std::map<std::string, size_t> variant_index = IndexOf(variants);
+  const std::map<std::string, size_t> config_index = IndexOf(configs);
+  for (const v1::StudyEndToEnd& e : s.end_to_end()) {
+    if (!e.skipped().empty() || !(e.mean_kl() > 0.0)) continue;
+    spec.values[variant_index.at(e.variant()) * configs.size() + config_index.at(e.name())] =
+        std::log10(e.mean_kl());
+  }
+  spec.cell_w = 60.0;
+  return svg::ValueHeatmap(spec);
+}
+
+// Position or content: first-token mass per layer before and after the replacement, one pair of
+// lines per variant that has a sink.
+std::string PositionProbeChart(const v1::StudyReport& s) {
+  LineChartSpec spec;
+  spec.kind = "position-probe";
+  spec.title = "Position or content: first-token mass per layer, before / after replacing the "
+               "first tokens";
+  spec.x_label = "layer";
+  spec.y_label = "mean attention on token 0 (queries after the replaced tokens)";
+  for (const v1::StudyPositionProbe& p : s.position_probes()) {
+    if (p.verdict() == "no sink") continue;
+    for (int pass = 0; pass < 2; ++pass) {
+      LineSeries series;
+      series.name = absl::StrCat(Shorten(p.variant(), 24), pass == 0 ? " before" : " after");
+      const auto& values = pass == 0 ? p.first_token_mass_before() : p.first_token_mass_after();
+      for (int l = 0; l < values.size(); ++l) {
+        series.x.push_back(l);
+        series.y.push_back(values[l]);
+      }
+      if (!series.x.empty()) spec.series.push_back(std::move(series));
+    }
+  }
+  if (spec.series.empty()) return "";
+  return LineChart(spec);
+}
+
 }  // namespace
 
 void AppendStudyReport(const v1::StudyReport& s, std::string* out) {
@@ -204,14 +260,65 @@ void AppendStudyReport(const v1::StudyReport& s, std::string* out) {
         }
       }
       if (!v.streaming().skipped().empty()) window = v.streaming().skipped();
+      const auto kl = [](double v) { return std::isfinite(v) ? absl::StrFormat("%.3g", v) : "–"; };
       rows.push_back({v.name(), v.layer_pattern(), Num(v.sink_rate()), Num(v.first_token_mass()),
                       Num(v.abs_max_over_median()), absl::StrCat(v.massive_activations()),
                       DbText(v.default_sqnr_db()), DbText(v.protected_sqnr_db()),
-                      Num(v.protected_sqnr_db() - v.default_sqnr_db()), window, sinks, full});
+                      Num(v.protected_sqnr_db() - v.default_sqnr_db()), window, sinks, full,
+                      kl(v.w8a8_tensor_kl()), kl(v.kv4_kl()),
+                      v.best_remedy().empty()
+                          ? "–"
+                          : absl::StrCat(v.best_remedy(), " (", kl(v.best_remedy_kl()), ")"),
+                      v.position_verdict().empty() ? "–" : v.position_verdict()});
     }
     AppendTable({"variant", "layers (S/F)", "Sink_1^ε %", "first-token mass", "abs-max / median",
                  "massive activations", "SQNR dB default", "SQNR dB protected", "gain dB",
-                 "stream NLL window-only", "stream NLL with sinks", "stream NLL full"},
+                 "stream NLL window-only", "stream NLL with sinks", "stream NLL full",
+                 "KL w8a8_tensor", "KL kv4", "best remedy (KL)", "position probe"},
+                rows, out);
+  }
+  if (s.end_to_end_size() > 0) {
+    *out += "<h3>End to end: what each whole-model configuration costs</h3>\n";
+    AppendNote(
+        "KL(p_fp32 || p_config) per predicted token (nats) of the whole model quantized "
+        "(quant_eval's configurations and remedies) against the same model in fp32, on the "
+        "held-out sequences; beside it, the layer-local attention SQNR heatmap below.",
+        out);
+    AppendCharts({KlByVariantHeatmap(s)}, out);
+    std::vector<std::vector<Cell>> rows;
+    for (const v1::StudyEndToEnd& e : s.end_to_end()) {
+      rows.push_back({e.variant(), e.name(), e.skipped().empty() ? Num(e.mean_nll()) : e.skipped(),
+                      Num(e.delta_nll()), absl::StrFormat("%.3g", e.mean_kl()),
+                      Num(100.0 * e.top1_agreement()), absl::StrCat(e.worst_layer()),
+                      DbText(e.worst_layer_sqnr_db())});
+    }
+    absl::StrAppend(out, "<details><summary>All end-to-end runs (", rows.size(), ")</summary>\n");
+    AppendTable({"variant", "configuration", "mean NLL", "ΔNLL", "KL nats", "top-1 agreement %",
+                 "worst layer", "its residual SQNR dB"},
+                rows, out);
+    *out += "</details>\n";
+  }
+  if (s.position_probes_size() > 0) {
+    *out += "<h3>Position or content?</h3>\n";
+    AppendNote(
+        "StreamingLLM's experiment: the first tokens replaced by a filler; the attention that "
+        "the unchanged queries put on token 0 (and on the replaced tokens) before and after. "
+        "Positional: at least half stays; content: it moves; no sink: under 0.1 before.",
+        out);
+    AppendCharts({PositionProbeChart(s)}, out);
+    std::vector<std::vector<Cell>> rows;
+    for (const v1::StudyPositionProbe& p : s.position_probes()) {
+      double b4 = 0.0, a4 = 0.0;
+      for (double v : p.first_tokens_mass_before()) b4 += v;
+      for (double v : p.first_tokens_mass_after()) a4 += v;
+      const int n = std::max(1, p.first_tokens_mass_before_size());
+      rows.push_back({p.variant(), absl::StrCat(p.filler(), " = ", p.filler_id()),
+                      Num(p.mass_before()), Num(p.mass_after()), Num(b4 / n), Num(a4 / n),
+                      p.verdict()});
+    }
+    AppendTable({"variant", "filler", "token-0 mass before", "after",
+                 absl::StrCat("first ", s.position_probes(0).replaced(), " mass before"), "after",
+                 "verdict"},
                 rows, out);
   }
   if (s.rows_size() > 0) {

@@ -32,6 +32,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "analysis/activation_scan.h"
+#include "analysis/quant_eval.h"
 #include "analysis/sink_study.h"
 #include "analysis/trained_models.h"
 #include "base/atomic_file.h"
@@ -58,6 +59,9 @@ ABSL_FLAG(std::string, train_variants, "", "the train_variants binary (default: 
 ABSL_FLAG(double, abs_threshold, 100.0, "massive activation: |x| above this");
 ABSL_FLAG(double, ratio_threshold, 1000.0, "massive activation: |x| at least this times median |h|");
 ABSL_FLAG(double, sink_epsilon, 0.3, "Sink_1^eps threshold on first-token mass");
+ABSL_FLAG(std::string, end_to_end, "default", "whole-model configurations run on every subject (quant_eval's names, comma-separated; 'default': w8a8, w8a8_tensor, kv8, kv4, fp8, mxfp4 and the remedies on w8a8_tensor; 'none': skip)");
+ABSL_FLAG(int, probe_tokens, 4, "position or content: how many first tokens the probe replaces (0: skip)");
+ABSL_FLAG(int, filler_id, -1, "position probe filler token id (default: the vocabulary's last id)");
 
 namespace sa = sinkscope::analysis;
 
@@ -114,7 +118,7 @@ std::vector<sa::StudySubject> TrainedSubjects(const sa::TrainedModels& models, b
   std::vector<sa::StudySubject> out;
   const std::vector<sinkscope::train::RunSpec> plan = sinkscope::train::StandardRuns(quick);
   for (const sa::TrainedRun& run : models.runs) {
-    sa::StudySubject s{run.name, run.checkpoint_dir, {}, {}};
+    sa::StudySubject s{run.name, run.checkpoint_dir, {}, {}, -1, ""};
     for (const sinkscope::train::RunSpec& spec : plan) {
       if (spec.name != run.name) continue;
       sinkscope::train::TaskGenerator held_out(spec.task, /*seed=*/9001);
@@ -168,6 +172,21 @@ int main(int argc, char** argv) {
   if (options.streaming_length <= options.streaming_cache) {
     return sa::UsageError(kTool, "--streaming_length must exceed --streaming_cache");
   }
+  if (const std::string e2e = absl::GetFlag(FLAGS_end_to_end); e2e == "none") {
+    options.end_to_end.clear();
+  } else if (e2e != "default") {
+    options.end_to_end = absl::StrSplit(e2e, ',', absl::SkipWhitespace());
+    if (absl::StatusOr<std::vector<sa::QuantEvalSpec>> specs = sa::ParseQuantConfigs(e2e);
+        !specs.ok()) {
+      return sa::UsageError(kTool, absl::StrCat("--end_to_end: ", specs.status().message()));
+    }
+  }
+  options.probe_tokens = absl::GetFlag(FLAGS_probe_tokens);
+  options.filler_id = absl::GetFlag(FLAGS_filler_id);
+  if (options.probe_tokens < 0) return sa::UsageError(kTool, "--probe_tokens must be >= 0");
+  if (options.probe_tokens >= options.seq_len) {
+    return sa::UsageError(kTool, "--probe_tokens must be below --seq_len");
+  }
   if (absl::GetFlag(FLAGS_quick)) sa::MakeQuick(&options);
 
   // Held-out token files (read before any work: a bad file fails fast).
@@ -210,7 +229,7 @@ int main(int argc, char** argv) {
   if (!checkpoint.empty()) {
     const std::string name = absl::GetFlag(FLAGS_name).empty() ? BaseName(checkpoint)
                                                                 : absl::GetFlag(FLAGS_name);
-    subjects.push_back({name, checkpoint, {}, {}});
+    subjects.push_back({name, checkpoint, {}, {}, -1, ""});
   } else {
     sa::TrainedModelsOptions t;
     t.quick = options.quick;

@@ -11,8 +11,10 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "analysis/activation_scan.h"
+#include "analysis/quant_eval.h"
 #include "attention/int8_attention.h"
 #include "gtest/gtest.h"
 #include "tests/analysis/tiny_llama_fixture.h"
@@ -41,7 +43,9 @@ class SinkStudyTest : public ::testing::Test {
     MakeQuick(&o);
     o.streaming_length = 48;  // the stream is exactly the held-out sequence
     report_ = new absl::StatusOr<v1::Report>(
-        RunStudy({{"a", Tmp("a"), {*held_out_}, {}}, {"b", Tmp("b"), {*held_out_}, {}}}, o));
+        RunStudy({{"a", Tmp("a"), {*held_out_}, {}, -1, ""},
+                                  {"b", Tmp("b"), {*held_out_}, {}, -1, ""}},
+                                 o));
   }
   static void TearDownTestSuite() {
     delete report_;
@@ -199,6 +203,99 @@ TEST_F(SinkStudyTest, NumbersMatchAnIndependentRecomputation) {
   }
 }
 
+// End to end: the study's entries are quant_eval's on the same held-out sequences (the wiring:
+// which sequences, which order; quant_eval_test checks quant_eval itself against a float64
+// forward), every default configuration on every subject, and the answer's columns are read
+// from them. Position probe: the masses recomputed here from the forward's own probabilities.
+TEST_F(SinkStudyTest, EndToEndAndPositionProbeMatchIndependentComputations) {
+  ASSERT_TRUE(report_->ok()) << report_->status();
+  const std::vector<std::string> names = DefaultEndToEndConfigs();
+  ASSERT_EQ(Study().end_to_end_size(), static_cast<int>(2 * names.size()));
+  ASSERT_EQ(Study().position_probes_size(), 2);
+  for (int v = 0; v < 2; ++v) {
+    const v1::StudyVariant& var = Study().variants(v);
+    absl::StatusOr<ActivationScanInput> in = OpenModel(Tmp(var.name()));
+    ASSERT_TRUE(in.ok()) << in.status();
+    absl::StatusOr<std::vector<QuantEvalSpec>> specs =
+        ParseQuantConfigs(absl::StrJoin(names, ","));
+    ASSERT_TRUE(specs.ok());
+    absl::StatusOr<v1::QuantEvalReport> want =
+        EvaluateQuantConfigs(*in->transformer, {*held_out_}, *specs);
+    ASSERT_TRUE(want.ok()) << want.status();
+    double best = INFINITY, kv8 = NAN, kv4 = NAN;
+    for (size_t i = 0; i < names.size(); ++i) {
+      const v1::StudyEndToEnd& e = Study().end_to_end(v * names.size() + i);
+      const v1::QuantEvalConfig& c = want->configs(i);
+      EXPECT_EQ(e.variant(), var.name());
+      EXPECT_EQ(e.name(), names[i]);
+      EXPECT_TRUE(e.skipped().empty()) << e.skipped();
+      EXPECT_DOUBLE_EQ(e.mean_kl(), c.mean_kl()) << e.name();
+      EXPECT_DOUBLE_EQ(e.mean_nll(), c.mean_nll()) << e.name();
+      EXPECT_DOUBLE_EQ(e.top1_agreement(), c.top1_agreement()) << e.name();
+      EXPECT_GT(e.mean_kl(), 0.0) << e.name();
+      EXPECT_GE(e.top1_agreement(), 0.0);
+      EXPECT_LE(e.top1_agreement(), 1.0);
+      if (e.name().find('+') != std::string::npos) best = std::min(best, e.mean_kl());
+      if (e.name() == "kv8") kv8 = e.mean_kl();
+      if (e.name() == "kv4") kv4 = e.mean_kl();
+      if (e.name() == "w8a8_tensor") {
+        EXPECT_EQ(var.w8a8_tensor_kl(), e.mean_kl());
+      }
+    }
+    EXPECT_EQ(var.kv4_kl(), kv4);
+    EXPECT_LT(kv8, kv4);
+    EXPECT_EQ(var.best_remedy_kl(), best);
+    EXPECT_NE(var.best_remedy().find('+'), std::string::npos);
+
+    // The probe: first 4 ids -> the vocabulary's last id (50 - 1).
+    const v1::StudyPositionProbe& p = Study().position_probes(v);
+    EXPECT_EQ(p.variant(), var.name());
+    EXPECT_EQ(p.filler_id(), 49);
+    EXPECT_EQ(p.replaced(), 4);
+    std::vector<int32_t> replaced = *held_out_;
+    for (int i = 0; i < 4; ++i) replaced[i] = 49;
+    for (int pass = 0; pass < 2; ++pass) {
+      std::vector<double> first(2, 0.0), first4(2, 0.0);
+      std::vector<int> n(2, 0);
+      model::ForwardHooks hooks;
+      hooks.capture_attention = true;
+      hooks.on_layer = [&](int l, const model::LayerCapture& cap) {
+        for (const auto& pr : cap.attention->probs) {
+          for (int64_t t = 4; t < pr.rows(); ++t) {
+            first[l] += pr(t, 0);
+            for (int j = 0; j < 4; ++j) first4[l] += static_cast<double>(pr(t, j));
+            ++n[l];
+          }
+        }
+      };
+      ASSERT_TRUE(in->transformer->Forward(pass == 0 ? *held_out_ : replaced, hooks).ok());
+      for (int l = 0; l < 2; ++l) {
+        const double f = first[l] / n[l], f4 = first4[l] / n[l];
+        EXPECT_NEAR(pass == 0 ? p.first_token_mass_before(l) : p.first_token_mass_after(l), f, 1e-9);
+        EXPECT_NEAR(pass == 0 ? p.first_tokens_mass_before(l) : p.first_tokens_mass_after(l), f4,
+                    1e-9);
+      }
+    }
+    const double before = (p.first_token_mass_before(0) + p.first_token_mass_before(1)) / 2;
+    const double after = (p.first_token_mass_after(0) + p.first_token_mass_after(1)) / 2;
+    EXPECT_NEAR(p.mass_before(), before, 1e-12);
+    EXPECT_NEAR(p.mass_after(), after, 1e-12);
+    EXPECT_EQ(p.verdict(), before < 0.1 ? "no sink" : (after >= 0.5 * before ? "positional" : "content"));
+    EXPECT_EQ(var.position_verdict(), p.verdict());
+  }
+}
+
+// An unknown whole-model configuration fails the study up front, naming it (before any model
+// is opened: the subject's directory does not exist).
+TEST(SinkStudyEndToEndTest, UnknownConfigurationIsAnError) {
+  StudyOptions o;
+  MakeQuick(&o);
+  o.end_to_end = {"w8a8", "w9a9"};
+  absl::StatusOr<v1::Report> r = RunStudy({{"a", Tmp("none"), {}, {}, -1, ""}}, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("w9a9"), std::string::npos) << r.status();
+}
+
 TEST_F(SinkStudyTest, TableAnswersFirst) {
   ASSERT_TRUE(report_->ok()) << report_->status();
   const std::string t = StudyTable(Study());
@@ -237,21 +334,21 @@ TEST(SinkStudyErrorTest, ErrorsNameTheSubjectAndCancellationStops) {
   ASSERT_TRUE(testing::WriteTinyLlama(Tmp("c"), {}, 5).ok());
   StudyOptions o;
   MakeQuick(&o);
-  absl::StatusOr<v1::Report> r = RunStudy({{"ghost", Tmp("missing"), {}, {}}}, o);
+  absl::StatusOr<v1::Report> r = RunStudy({{"ghost", Tmp("missing"), {}, {}, -1, ""}}, o);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("ghost"), std::string::npos) << r.status();
   EXPECT_NE(r.status().message().find("missing"), std::string::npos) << r.status();
-  r = RunStudy({{"c", Tmp("c"), {{1, 2, 999}}, {}}}, o);
+  r = RunStudy({{"c", Tmp("c"), {{1, 2, 999}}, {}, -1, ""}}, o);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("999"), std::string::npos) << r.status();
   EXPECT_FALSE(RunStudy({}, o).ok());
   int polls = 0;
   o.cancelled = [&polls] { return ++polls > 3; };
-  r = RunStudy({{"c", Tmp("c"), {}, {}}}, o);
+  r = RunStudy({{"c", Tmp("c"), {}, {}, -1, ""}}, o);
   EXPECT_TRUE(absl::IsCancelled(r.status())) << r.status();
   o.cancelled = nullptr;
   o.streaming = false;
-  r = RunStudy({{"c", Tmp("c"), {}, {}}}, o);
+  r = RunStudy({{"c", Tmp("c"), {}, {}, -1, ""}}, o);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->study_report().variants(0).streaming().runs_size(), 0);
   EXPECT_NE(r->study_report().variants(0).streaming().skipped(), "");

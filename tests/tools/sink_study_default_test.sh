@@ -42,7 +42,7 @@ if grep -iE 'CONSOLE.*(error|violates|refused|failed)|Uncaught' "$t/dom.log"; th
   fail "console errors"
 fi
 for kind in training-copy-loss training-sink-rate training-massive training-int8 streaming \
-            value-heatmap heatmap receptive-field; do
+            value-heatmap kl-heatmap heatmap receptive-field; do
   n=$({ grep -o "data-chart=\"$kind\"" "$t/dom.html" || true; } | wc -l)
   [ "$n" -ge 1 ] || fail "no $kind chart in the rendered page"
   echo "ok: $n x $kind"

@@ -15,7 +15,9 @@
 //    versions it was below in 5 of 60 pairs of the --quick study and 15 of 60 of the default);
 //  - the StreamingLLM section ran (window, 1/2/4 sinks + window, full) with finite NLL for
 //    every variant (sink_tokens: its learned sinks always in the cache);
-//  - the training curves are attached (one run per trained model, with checkpoints).
+//  - the training curves are attached (one run per trained model, with checkpoints);
+//  - end to end: every variant has every default whole-model configuration, finite KL, kv8
+//    below kv4, and the answer's columns; every variant has a position probe.
 #include <cmath>
 #include <iostream>
 #include <map>
@@ -132,6 +134,39 @@ int main(int argc, char** argv) {
   for (const auto& run : s.training().runs()) {
     Check(run.emergence_size() > 0 && run.curve_size() > 0,
           absl::StrCat(run.name(), ": no training curves"));
+  }
+  // End to end: every variant x the default whole-model configurations, KL finite and >= 0,
+  // kv8 below kv4, the answer's columns filled; the position probe on every variant.
+  const std::vector<std::string> e2e = {"w8a8", "w8a8_tensor", "kv8", "kv4", "fp8", "mxfp4",
+                                        "w8a8_tensor+keep_sink", "w8a8_tensor+smooth",
+                                        "w8a8_tensor+rotate", "w8a8_tensor+llmint8"};
+  std::map<std::pair<std::string, std::string>, double> kl;
+  for (const auto& e : s.end_to_end()) {
+    Check(e.skipped().empty(), absl::StrCat(e.variant(), " ", e.name(), ": skipped: ", e.skipped()));
+    Check(std::isfinite(e.mean_kl()) && e.mean_kl() >= 0.0 && std::isfinite(e.mean_nll()),
+          absl::StrCat(e.variant(), " ", e.name(), ": KL ", e.mean_kl(), " NLL ", e.mean_nll()));
+    kl[{e.variant(), e.name()}] = e.mean_kl();
+  }
+  for (const std::string& v : variants) {
+    for (const std::string& c : e2e) {
+      Check(kl.count({v, c}) == 1, absl::StrCat(v, ": no end-to-end entry for ", c));
+    }
+    if (kl.count({v, "kv8"}) && kl.count({v, "kv4"})) {
+      Check(kl[{v, "kv8"}] < kl[{v, "kv4"}], absl::StrCat(v, ": end-to-end kv8 KL not below kv4"));
+    }
+  }
+  for (const auto& v : s.variants()) {
+    Check(std::isfinite(v.w8a8_tensor_kl()) && std::isfinite(v.kv4_kl()) &&
+              !v.best_remedy().empty() && std::isfinite(v.best_remedy_kl()),
+          absl::StrCat(v.name(), ": the answer's end-to-end columns are empty"));
+  }
+  Check(s.position_probes_size() == static_cast<int>(variants.size()),
+        absl::StrCat(s.position_probes_size(), " position probes, want ", variants.size()));
+  for (const auto& p : s.position_probes()) {
+    Check(p.first_token_mass_before_size() > 0 &&
+              p.first_token_mass_before_size() == p.first_token_mass_after_size() &&
+              (p.verdict() == "positional" || p.verdict() == "content" || p.verdict() == "no sink"),
+          absl::StrCat(p.variant(), ": position probe incomplete"));
   }
   if (failures > 0) return 1;
   std::cout << "study report: " << s.variants_size() << " variants x " << s.configs_size()
