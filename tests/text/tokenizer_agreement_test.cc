@@ -2,7 +2,8 @@
 // every text of tests/text/corpus x every real tokenizer.json (GPT-2, Llama 2-style SentencePiece
 // BPE, Llama 3, Qwen3, GPT-OSS o200k), ids with and without special tokens, and the decoded text.
 // The tokenizer.json files come from tools/setup.sh's npm cache ($SINKSCOPE_NPM_DIR, else
-// $XDG_CACHE_HOME/sinkscope/npm, else ~/.cache/sinkscope/npm).
+// $XDG_CACHE_HOME/sinkscope/npm, else ~/.cache/sinkscope/npm); the two small fixtures of
+// tests/text/testdata (make_tiny_tokenizers.py) are checked the same way.
 #include <cstdlib>
 #include <iomanip>
 #include <iostream>
@@ -48,8 +49,12 @@ TEST(TokenizerAgreementTest, EveryTextEveryTokenizerMatchesTokenizersJs) {
   std::map<std::string, std::map<std::string, std::string>> table;
   std::vector<std::string> texts;
   for (const auto& [name, entry] : expected->Find("tokenizers")->object()) {
-    const std::string path = absl::StrCat(npm, "/node_modules/", entry.Find("package")->string_value(),
-                                          "/models/tokenizer.json");
+    // Real files from the npm cache, or the committed fixtures (tests/text/testdata).
+    const std::string path =
+        entry.Find("dir") != nullptr
+            ? absl::StrCat(entry.Find("dir")->string_value(), "/tokenizer.json")
+            : absl::StrCat(npm, "/node_modules/", entry.Find("package")->string_value(),
+                           "/models/tokenizer.json");
     absl::StatusOr<std::unique_ptr<Tokenizer>> t = LoadHfTokenizer(path);
     ASSERT_TRUE(t.ok()) << t.status() << "\n(run tools/setup.sh, which fetches the real tokenizer "
                         << "files into " << npm << "; or set SINKSCOPE_NPM_DIR)";
@@ -79,11 +84,11 @@ TEST(TokenizerAgreementTest, EveryTextEveryTokenizerMatchesTokenizersJs) {
   // The agreement table: ids= (both id lists equal the reference), dec= (decode equals the
   // reference's decode), rt (decode gives back the text exactly).
   std::cout << std::left << std::setw(22) << "text";
-  for (const auto& [name, row] : table) std::cout << std::setw(14) << name;
+  for (const auto& [name, row] : table) std::cout << std::setw(16) << name;
   std::cout << "\n";
   for (const std::string& f : texts) {
     std::cout << std::setw(22) << f;
-    for (const auto& [name, row] : table) std::cout << std::setw(14) << row.at(f);
+    for (const auto& [name, row] : table) std::cout << std::setw(16) << row.at(f);
     std::cout << "\n";
   }
 }
