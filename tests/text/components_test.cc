@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/atomic_file.h"
+#include "base/sha256.h"
 #include "gtest/gtest.h"
 #include "text/byte_level.h"
 #include "text/hf_tokenizer.h"
@@ -154,6 +155,30 @@ TEST(LoadTokenizerTest, ErrorsNameTheFile) {
   absl::StatusOr<std::string> text = ReadUtf8File(dir + "/bad.txt");
   ASSERT_FALSE(text.ok());
   EXPECT_EQ(text.status().message(), dir + "/bad.txt: invalid UTF-8 at byte 3");
+}
+
+TEST(LoadTokenizerTest, TokenizeFilesReportsFileShaAndIds) {
+  // The committed fixture folder; its SHA-256 is checked against coreutils' sha256sum by
+  // tests/tools:text_input_cli_test, here against base/sha256 of the same file.
+  const std::string dir = "tests/text/testdata/tiny_bytelevel";
+  const std::vector<std::string> files = {"tests/text/corpus/english.txt",
+                                          "tests/text/corpus/cjk.txt"};
+  absl::StatusOr<TokenizedFiles> t = TokenizeFiles(dir, files, true);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->tokenizer_file, dir + "/tokenizer.json");
+  EXPECT_EQ(t->tokenizer_sha256, *model::Sha256OfFile(dir + "/tokenizer.json"));
+  ASSERT_EQ(t->files.size(), 2u);
+  absl::StatusOr<std::unique_ptr<Tokenizer>> tok = LoadTokenizer(dir);
+  ASSERT_TRUE(tok.ok());
+  for (size_t i = 0; i < files.size(); ++i) {
+    EXPECT_EQ(t->files[i].path, files[i]);
+    EXPECT_EQ(t->files[i].ids, *(*tok)->Encode(*ReadUtf8File(files[i]), true));
+  }
+  const std::string bad = std::string(std::getenv("TEST_TMPDIR")) + "/latin1.txt";
+  ASSERT_TRUE(model::WriteFileAtomically(bad, "caf\xE9").ok());
+  absl::StatusOr<TokenizedFiles> b = TokenizeFiles(dir, {files[0], bad}, true);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().message(), bad + ": invalid UTF-8 at byte 3");
 }
 
 TEST(LoadTokenizerTest, TokenIdLists) {
