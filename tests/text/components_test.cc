@@ -127,6 +127,15 @@ TEST(HfTokenizerTest, AddedTokensStripAndSpecialFlag) {
   EXPECT_EQ(*(*t)->Decode({0, 2, 3}, true), "a ab");
 }
 
+TEST(HfTokenizerTest, SingleWordTokensDoNotMatchInsideWords) {
+  // single_word (tokenizers' AddedToken docs): the token must not break a word.
+  const std::string json = R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, " ": 2}, "merges": []},
+    "added_tokens": [{"id": 3, "content": "ab", "special": false, "single_word": true, "normalized": false}]})";
+  absl::StatusOr<std::unique_ptr<Tokenizer>> t = MakeHfTokenizer(json, "");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(*(*t)->Encode("ab aab ab", false), (std::vector<int32_t>{3, 2, 0, 0, 1, 2, 3}));
+}
+
 TEST(HfTokenizerTest, ConfigAddBosAndEosOverrideThePostProcessor) {
   const std::string json = R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
     "added_tokens": [{"id": 1, "content": "<s>", "special": true}, {"id": 2, "content": "</s>", "special": true}],
