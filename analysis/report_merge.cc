@@ -264,6 +264,10 @@ absl::Status CheckSameRun(const Report& a, const Report& b, const std::string& n
   if (!p.git_commit().empty() && !q.git_commit().empty() && p.git_commit() != q.git_commit()) {
     return mismatch("the git commit", p.git_commit(), q.git_commit());
   }
+  if (p.text_input().tokenizer_sha256() != q.text_input().tokenizer_sha256()) {
+    return mismatch("the tokenizer's SHA-256", p.text_input().tokenizer_sha256(),
+                    q.text_input().tokenizer_sha256());
+  }
   std::set<std::string> keys;
   for (const auto& [k, v] : p.config()) keys.insert(k);
   for (const auto& [k, v] : q.config()) keys.insert(k);
@@ -437,6 +441,13 @@ absl::StatusOr<Report> MergeReports(const std::vector<Report>& reports,
     return a.index() < b.index();
   });
   for (v1::ShardRun& s : runs) *out.mutable_provenance()->add_shards() = std::move(s);
+  if (out.provenance().has_text_input()) {  // every shard's text files, in input order
+    v1::TextInput* text = out.mutable_provenance()->mutable_text_input();
+    text->clear_files();
+    for (const Report& r : reports) {
+      for (const v1::TextFile& f : r.provenance().text_input().files()) *text->add_files() = f;
+    }
+  }
   if (kind == Report::kWeightReport) {
     std::vector<const WeightReport*> in;
     for (const Report& r : reports) in.push_back(&r.weight_report());

