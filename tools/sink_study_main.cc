@@ -35,6 +35,8 @@
 #include "analysis/activation_scan.h"
 #include "analysis/quant_eval.h"
 #include "analysis/sink_study.h"
+#include "text/load_tokenizer.h"
+#include "text/tokenizer.h"
 #include "analysis/token_inputs.h"
 #include "analysis/trained_models.h"
 #include "base/atomic_file.h"
@@ -245,6 +247,23 @@ int main(int argc, char** argv) {
     const std::string name = absl::GetFlag(FLAGS_name).empty() ? BaseName(checkpoint)
                                                                 : absl::GetFlag(FLAGS_name);
     subjects.push_back({name, checkpoint, {}, {}, -1, ""});
+    // The position probe's filler: the tokenizer's newline (the last id of "\n": SentencePiece
+    // gives "▁" then <0x0A>), when the folder or --tokenizer has a tokenizer; else the default.
+    if (options.filler_id < 0) {
+      const std::string tok = absl::GetFlag(FLAGS_tokenizer).empty()
+                                  ? checkpoint
+                                  : UserPath(absl::GetFlag(FLAGS_tokenizer));
+      if (sinkscope::text::ResolveTokenizerPath(tok).ok()) {
+        absl::StatusOr<std::unique_ptr<sinkscope::text::Tokenizer>> t =
+            sinkscope::text::LoadTokenizer(tok);
+        if (!t.ok()) return sa::Fail(kTool, t.status());
+        absl::StatusOr<std::vector<int32_t>> nl = (*t)->Encode("\n", /*add_special_tokens=*/false);
+        if (nl.ok() && !nl->empty()) {
+          subjects.back().filler_id = nl->back();
+          subjects.back().filler_name = "newline";
+        }
+      }
+    }
   } else {
     sa::TrainedModelsOptions t;
     t.quick = options.quick;

@@ -53,6 +53,13 @@ grep -q "\"tokenizer_sha256\": \"$sha\"" "$t/q_text.json" || fail "quant_eval SH
 "$study" --checkpoint="$t/ckpt" --text="$text1" --quick --out_dir="$t/study" >"$t/study.out" \
   2>"$t/study.err" || { cat "$t/study.err"; fail "sink_study --text"; }
 grep -q "\"tokenizer_sha256\": \"$sha\"" "$t/study/study.json" || fail "sink_study SHA-256"
+# The position probe's filler is the tokenizer's newline: the last id tokenize gives for "\n".
+printf '\n' >"$t/newline.txt"
+nl_id=$("$tokenize" --tokenizer="$t/ckpt" --text_file="$t/newline.txt" --add_special_tokens=false \
+  | awk '{print $NF}')
+[ -n "$nl_id" ] || fail "no id for a newline"
+grep -q "\"filler\": \"newline\"" "$t/study/study.json" || fail "probe filler is not the newline"
+grep -q "\"filler_id\": $nl_id\b" "$t/study/study.json" || fail "probe filler id is not $nl_id"
 
 # A SentencePiece tokenizer.model through --tokenizer (not under AddressSanitizer, which cannot
 # isolate libsentencepiece's protobuf from the report's: text/sentencepiece_bridge.cc).
