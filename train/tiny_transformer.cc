@@ -181,6 +181,12 @@ torch::Tensor TinyTransformer::Attention(int l, const torch::Tensor& a) {
                                c.clip_gamma,
                            0.0, 1.0);
       break;
+    case Variant::kSigmoid: {
+      // sigmoid(z - ln n), n the keys the query sees; masked keys: sigmoid(-inf) = 0.
+      torch::Tensor seen = hidden.logical_not().sum(-1, /*keepdim=*/true).to(torch::kFloat32);
+      probs = torch::sigmoid(scores - torch::log(seen));
+      break;
+    }
     default:
       probs = torch::softmax(scores, -1);
   }
