@@ -28,7 +28,7 @@ std::vector<RunSpec> StandardRuns(bool quick) {
   std::vector<RunSpec> runs;
   for (Variant v : {Variant::kVanilla, Variant::kSinkTokens, Variant::kKvBias,
                     Variant::kSinkLogit, Variant::kSoftmax1, Variant::kClippedSoftmax,
-                    Variant::kGated}) {
+                    Variant::kGated, Variant::kSigmoid}) {
     RunSpec r{attention::VariantName(v), base, backcopy};
     r.model.variant = v;
     runs.push_back(r);
@@ -96,6 +96,7 @@ std::string PlanFingerprint(const std::vector<RunSpec>& runs, const TrainSchedul
   for (const RunSpec& r : runs) {
     mix(r.name);
     mix(TinyConfigJson(r.model, ""));
+    mix(absl::StrCat("embed_init_std=", r.model.embed_init_std));
     mix(absl::StrCat(TaskKindName(r.task.kind), r.task.vocab_size, "/", r.task.seq_len, "/",
                      r.task.successors, "/", r.task.num_triggers, "/", r.task.trigger_prob, "/",
                      r.task.num_values));

@@ -24,7 +24,7 @@ TrainSchedule TrainSchedule::Quick() {
 
 std::string TrainSchedule::ToString() const {
   return absl::StrCat("steps=", steps, " batch=", batch, " AdamW(lr=", peak_lr, ", betas=", beta1,
-                      "/", beta2, ", wd=", weight_decay, ") warmup=", warmup_steps,
+                      "/", beta2, ", eps=", adam_eps, ", wd=", weight_decay, ") warmup=", warmup_steps,
                       " cosine to ", final_lr_ratio, "x, clip=", grad_clip,
                       " checkpoint_every=", checkpoint_every, " eval=", eval_sequences,
                       " probes=", probe_sequences, " seed=", seed);

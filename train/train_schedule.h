@@ -23,6 +23,7 @@ struct TrainSchedule {
   double final_lr_ratio = 0.1;   // cosine decays to peak_lr * final_lr_ratio
   double weight_decay = 0.05;
   double beta1 = 0.9, beta2 = 0.98;
+  double adam_eps = 1e-8;
   double grad_clip = 1.0;
   int checkpoint_every = 100;    // plus the last step
   int eval_sequences = 64;       // held-out loss
