@@ -48,6 +48,8 @@ ABSL_FLAG(int, ffn, 0, "override: MLP intermediate size");
 ABSL_FLAG(int, seq_len, 0, "override: task sequence length");
 ABSL_FLAG(double, trigger_prob, 0, "override: Bigram-Backcopy trigger probability");
 ABSL_FLAG(int, successors, 0, "override: successors per token of the bigram chain");
+ABSL_FLAG(int, num_triggers, 0, "override: Bigram-Backcopy trigger tokens");
+ABSL_FLAG(int, copy_offsets, 0, "override: Bigram-Backcopy copy rules (trigger j copies 1 + (j-1) % n back)");
 ABSL_FLAG(int, batch, 0, "override: sequences per step");
 ABSL_FLAG(double, lr, 0, "override: peak learning rate");
 ABSL_FLAG(int, warmup, 0, "override: warmup steps");
@@ -89,6 +91,10 @@ int main(int argc, char** argv) {
     if (absl::GetFlag(FLAGS_embed_std) > 0) r.model.embed_init_std = absl::GetFlag(FLAGS_embed_std);
     if (absl::GetFlag(FLAGS_seq_len) > 0) r.task.seq_len = absl::GetFlag(FLAGS_seq_len);
     if (absl::GetFlag(FLAGS_successors) > 0) r.task.successors = absl::GetFlag(FLAGS_successors);
+    if (r.task.kind == st::TaskKind::kBigramBackcopy) {
+      if (absl::GetFlag(FLAGS_num_triggers) > 0) r.task.num_triggers = absl::GetFlag(FLAGS_num_triggers);
+      if (absl::GetFlag(FLAGS_copy_offsets) > 0) r.task.copy_offsets = absl::GetFlag(FLAGS_copy_offsets);
+    }
     if (absl::GetFlag(FLAGS_trigger_prob) > 0) r.task.trigger_prob = absl::GetFlag(FLAGS_trigger_prob);
   }
   if (absl::GetFlag(FLAGS_batch) > 0) schedule.batch = absl::GetFlag(FLAGS_batch);
