@@ -25,7 +25,7 @@
 namespace sinkscope::train {
 
 // Bump when the training code changes what a plan produces (the study's cache key includes it).
-inline constexpr int kTrainCodeVersion = 1;
+inline constexpr int kTrainCodeVersion = 2;  // 2: Adam epsilon, embedding init, copy_offsets, sigmoid
 
 struct RunSpec {
   std::string name;  // also the run's directory name

@@ -42,6 +42,7 @@ ABSL_FLAG(bool, keep_checkpoints, true, "keep DIR/NAME/checkpoints/step-N/ of ev
 // Recipe exploration: each flag, when set (> 0, or >= 0 for weight decay), overrides that setting
 // of every selected run or of the schedule. The study only uses the plan (run_plan.cc).
 ABSL_FLAG(int, layers, 0, "override: layers per model");
+ABSL_FLAG(int, vocab, 0, "override: vocabulary size (model and task)");
 ABSL_FLAG(int, d_model, 0, "override: hidden size (intermediate size 2x unless --ffn)");
 ABSL_FLAG(int, heads, 0, "override: attention heads (= kv heads)");
 ABSL_FLAG(int, ffn, 0, "override: MLP intermediate size");
@@ -58,6 +59,7 @@ ABSL_FLAG(double, wd, -1, "override: AdamW weight decay (matrices only)");
 ABSL_FLAG(double, adam_eps, 0, "override: Adam epsilon");
 ABSL_FLAG(double, beta2, 0, "override: Adam beta2");
 ABSL_FLAG(int, checkpoint_every, 0, "override: steps between checkpoints");
+ABSL_FLAG(bool, skip_first, false, "override: leave position 0's prediction out of the loss");
 ABSL_FLAG(double, embed_std, 0, "override: token embeddings' initial standard deviation");
 
 namespace sa = sinkscope::analysis;
@@ -80,6 +82,7 @@ int main(int argc, char** argv) {
   }
   for (st::RunSpec& r : *runs) {
     if (absl::GetFlag(FLAGS_layers) > 0) r.model.num_layers = absl::GetFlag(FLAGS_layers);
+    if (absl::GetFlag(FLAGS_vocab) > 0) r.model.vocab_size = r.task.vocab_size = absl::GetFlag(FLAGS_vocab);
     if (absl::GetFlag(FLAGS_d_model) > 0) {
       r.model.hidden_size = absl::GetFlag(FLAGS_d_model);
       r.model.intermediate_size = 2 * r.model.hidden_size;
@@ -106,6 +109,7 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_wd) >= 0) schedule.weight_decay = absl::GetFlag(FLAGS_wd);
   if (absl::GetFlag(FLAGS_adam_eps) > 0) schedule.adam_eps = absl::GetFlag(FLAGS_adam_eps);
   if (absl::GetFlag(FLAGS_beta2) > 0) schedule.beta2 = absl::GetFlag(FLAGS_beta2);
+  if (absl::GetFlag(FLAGS_skip_first)) schedule.skip_first_prediction = true;
   if (absl::GetFlag(FLAGS_checkpoint_every) > 0) {
     schedule.checkpoint_every = absl::GetFlag(FLAGS_checkpoint_every);
   }

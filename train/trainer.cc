@@ -127,7 +127,10 @@ absl::StatusOr<sinkscope::v1::TrainingRun> TrainRun(const RunSpec& run,
     const BatchTensors b = ToTensors(train_data.Sample(s.batch));
     opt.zero_grad();
     torch::Tensor nll = TokenNll(model, b);
-    torch::Tensor loss = nll.mean();
+    torch::Tensor loss =
+        s.skip_first_prediction
+            ? nll.view({s.batch, -1}).narrow(1, 1, nll.size(0) / s.batch - 1).mean()
+            : nll.mean();
     loss.backward();
     torch::nn::utils::clip_grad_norm_(params, s.grad_clip);
     opt.step();
