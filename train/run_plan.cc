@@ -13,7 +13,7 @@ namespace sinkscope::train {
 
 using attention::Variant;
 
-std::vector<RunSpec> StandardRuns(bool quick) {
+std::vector<RunSpec> StandardRuns(bool /*quick*/) {
   // The recipe (measured in train/README.md): 2 heads per layer, so that a head has work (the
   // back-copy at triggers) and is dormant elsewhere instead of idle; a two-successor bigram chain
   // (the next token is nearly determined everywhere but at position 1, which BOS must predict
@@ -21,7 +21,7 @@ std::vector<RunSpec> StandardRuns(bool quick) {
   // the copy heads sink onto BOS and BOS's residual grows a massive activation in layer 0.
   TinyModelConfig base;
   base.vocab_size = 64;
-  base.hidden_size = quick ? 48 : 64;
+  base.hidden_size = 64;  // --quick too: at d 48 the first token's abs-max / median stays < 20
   base.num_layers = 2;
   base.num_heads = 2;
   base.num_kv_heads = 2;
@@ -29,7 +29,7 @@ std::vector<RunSpec> StandardRuns(bool quick) {
   base.num_sink_tokens = 1;
   TaskSpec backcopy;
   backcopy.vocab_size = base.vocab_size;
-  backcopy.seq_len = quick ? 48 : 64;
+  backcopy.seq_len = 64;
   backcopy.successors = 2;
   std::vector<RunSpec> runs;
   for (Variant v : {Variant::kVanilla, Variant::kSinkTokens, Variant::kKvBias,

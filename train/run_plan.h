@@ -33,7 +33,7 @@ struct RunSpec {
   TaskSpec task;
 };
 
-// The standard plan (quick: the same runs, sized for --quick).
+// The standard plan. --quick trains the same runs on a shorter schedule (TrainSchedule::Quick).
 std::vector<RunSpec> StandardRuns(bool quick);
 
 // The runs of `plan` whose names are listed in `names` (comma-separated; "all" keeps every run,

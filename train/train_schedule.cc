@@ -12,11 +12,11 @@ TrainSchedule TrainSchedule::Default() { return TrainSchedule(); }
 
 TrainSchedule TrainSchedule::Quick() {
   TrainSchedule s;
-  s.steps = 500;
+  s.steps = 400;
   s.batch = 24;
   s.peak_lr = 2e-2;
   s.warmup_steps = 25;
-  s.checkpoint_every = 125;
+  s.checkpoint_every = 100;
   s.eval_sequences = 32;
   s.probe_sequences = 2;
   return s;

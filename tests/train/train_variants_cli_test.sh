@@ -14,13 +14,13 @@ if [ -n "${TEST_UNDECLARED_OUTPUTS_DIR:-}" ]; then
   cp "$t/table.txt" "$TEST_UNDECLARED_OUTPUTS_DIR/emergence_table.txt"
   cp "$t/runs/training.json" "$TEST_UNDECLARED_OUTPUTS_DIR/training.json"
 fi
-grep -q "step 500/500" "$t/progress.txt" || fail "no progress lines on stderr"
+grep -q "step 400/400" "$t/progress.txt" || fail "no progress lines on stderr"
 runs="vanilla sink_tokens kv_bias sink_logit softmax1 clipped_softmax gated sigmoid passkey_full passkey_sliding passkey_alternating"
 for r in $runs; do
   d="$t/runs/$r"
   [ -s "$d/model.safetensors" ] || fail "$r: no model.safetensors"
   grep -q '"model_type": "sinkscope"' "$d/config.json" || fail "$r: config.json"
-  [ -s "$d/checkpoints/step-000125/model.safetensors" ] || fail "$r: no intermediate checkpoint"
+  [ -s "$d/checkpoints/step-000100/model.safetensors" ] || fail "$r: no intermediate checkpoint"
   grep -q "\"name\": \"$r\"" "$t/runs/training.json" || fail "$r missing from training.json"
   grep -q "^$r " "$t/table.txt" || fail "$r missing from the table"
 done
