@@ -11,8 +11,8 @@
 //    than the unprotected configuration of the same granularity and KV width by more than the
 //    noise of re-rounding (1 dB), and the finer granularity is not below the coarser one. Both
 //    held on the 2-layer, 4-head models of kTrainCodeVersion 1; on the models of issue 17's recipe
-//    (massive activations on BOS) the --quick study breaks them in 12 of 132 pairs: gated
-//    per-channel/token kv8 4.4 dB below per-tensor, passkey_full / passkey_alternating keep4 up
+//    (massive activations on BOS) the --quick study breaks 12 of the 198 orderings: gated
+//    per-channel/token kv8 4.4-4.8 dB below per-tensor, passkey_full / passkey_alternating keep up
 //    to 1.8 dB below keep0 and per-channel/token up to 3.6 dB below per-tensor (kv4). These are
 //    findings about int8 on such models, left to the end-to-end study (issue 17 parts 2-3);
 //  - 4-bit KV costs more than 8-bit KV (same granularity, keep 0);
