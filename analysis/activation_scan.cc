@@ -131,7 +131,8 @@ absl::StatusOr<sinkscope::v1::ActivationReport> ScanActivations(
     for (int h = 0; h < static_cast<int>(inter.probs.size()); ++h) {
       const quant::FloatMatrix& p = inter.probs[h];
       const float* slot = inter.slot_mass.rows() > h ? inter.slot_mass.data() + h * inter.slot_mass.cols() : nullptr;
-      HeadProbabilities hp{p.data(), p.rows(), p.cols(), slot};
+      HeadProbabilities hp{p.data(), p.rows(), p.cols(), slot,
+                           /*normalize_rows=*/c.attention_variant == attention::Variant::kSigmoid};
       sinkscope::v1::HeadSink s = MeasureHeadSink(hp, l, h, o.sink_epsilon);
       all_heads.push_back(s);
       *layer->add_heads() = std::move(s);

@@ -515,7 +515,8 @@ absl::StatusOr<ReplayResult> RunAttentionReplay(const AttentionLayerFile& layer,
   for (int h = 0; h < spec.num_heads; ++h) {
     const FloatMatrix seq = inter.probs[h].rightCols(inter.probs[h].cols() - prefix);
     const FloatMatrix slot = inter.slot_mass.row(h);
-    const HeadProbabilities p{seq.data(), T, seq.cols(), slot.data()};
+    const HeadProbabilities p{seq.data(), T, seq.cols(), slot.data(),
+                              /*normalize_rows=*/spec.variant == Variant::kSigmoid};
     heads.push_back(MeasureHeadSink(p, /*layer=*/0, h));
     *lr->add_heads() = heads.back();
   }

@@ -8,11 +8,20 @@ std::vector<double> AlphaK(const HeadProbabilities& h, int max_k) {
   std::vector<double> alpha;
   const int64_t offset = h.keys - h.queries;  // position of query t is t + offset
   const int64_t kmax = std::min<int64_t>(max_k, h.keys);
+  // Per query the factor that turns its row into shares of the row (1 without normalize_rows).
+  std::vector<double> row_factor(static_cast<size_t>(h.queries), 1.0);
+  if (h.normalize_rows) {
+    for (int64_t t = 0; t < h.queries; ++t) {
+      double row = 0.0;
+      for (int64_t j = 0; j < h.keys; ++j) row += h.probs[t * h.keys + j];
+      row_factor[t] = row > 0.0 ? 1.0 / row : 0.0;
+    }
+  }
   for (int64_t k = 0; k < kmax; ++k) {
     double sum = 0.0;
     int64_t seen = 0;
     for (int64_t t = std::max<int64_t>(0, k - offset); t < h.queries; ++t) {
-      sum += h.probs[t * h.keys + k];
+      sum += h.probs[t * h.keys + k] * row_factor[t];
       ++seen;
     }
     alpha.push_back(seen > 0 ? sum / static_cast<double>(seen) : 0.0);

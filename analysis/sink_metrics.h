@@ -9,6 +9,10 @@
 //   with k counted from 1 as in the paper (alpha_1 is key position 0, the first-token mass);
 //   Sink_1^eps = percentage of (layer, head) pairs with alpha_1 > eps (eps = 0.3).
 // A sink logit or KV-bias slot absorbs mass outside A: pass it per query to get its mean.
+// Sigmoid attention (attention::Variant::kSigmoid) has rows that do not sum to 1; with
+// `normalize_rows` every A[t, k] counts as its share of the row, A[t, k] / sum_j A[t, j] (0 for
+// an all-zero row), so that alpha_1 and Sink_1^eps mean the same as under a softmax: the share
+// of the query's attention weight on the first token.
 //
 // Example:
 //   HeadProbabilities h{probs.data(), T, T, /*slot_mass=*/nullptr};
@@ -31,6 +35,7 @@ struct HeadProbabilities {
   int64_t queries = 0;
   int64_t keys = 0;
   const float* slot_mass = nullptr;  // [queries] mass of a sink logit / KV-bias slot, or null
+  bool normalize_rows = false;       // sigmoid attention: each row as shares of its sum
 };
 
 // alpha_k for k = 1..max_k (fewer when there are fewer keys).

@@ -20,18 +20,21 @@ const char* VariantName(Variant v) {
       return "clipped_softmax";
     case Variant::kGated:
       return "gated";
+    case Variant::kSigmoid:
+      return "sigmoid";
   }
   return "?";
 }
 
 absl::StatusOr<Variant> ParseVariant(absl::string_view name) {
   for (Variant v : {Variant::kVanilla, Variant::kSinkTokens, Variant::kKvBias, Variant::kSinkLogit,
-                    Variant::kSoftmax1, Variant::kClippedSoftmax, Variant::kGated}) {
+                    Variant::kSoftmax1, Variant::kClippedSoftmax, Variant::kGated,
+                    Variant::kSigmoid}) {
     if (name == VariantName(v)) return v;
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown attention variant '", name,
-      "' (vanilla, sink_tokens, kv_bias, sink_logit, softmax1, clipped_softmax, gated)"));
+      "' (vanilla, sink_tokens, kv_bias, sink_logit, softmax1, clipped_softmax, gated, sigmoid)"));
 }
 
 const char* RopeLayoutName(RopeLayout l) {

@@ -16,6 +16,11 @@
 //   kSoftmax1:       exp(z_j) / (1 + sum_i exp(z_i)) (Miller), i.e. a sink logit of 0
 //   kClippedSoftmax: clip((zeta - gamma) softmax(z) + gamma, 0, 1) (Bondarenko et al. 2023, Eq. 4)
 //   kGated:          sigmoid(x . w_g[h] + b_g[h]) * softmax(.) V per head (Bondarenko Eq. 5)
+//   kSigmoid:        p_j = sigmoid(z_j - ln n), no normalization (Gu et al. 2024, "When attention
+//                    sink emerges"; the bias of Ramapuram et al. 2024): n is the number of keys
+//                    the query sees (causal: t + 1; sliding: min(t + 1, W); a streaming cache: the
+//                    cached keys), so a row of equal logits sums to sigmoid(0 - ln n) n ~ 1 for
+//                    large n. Rows need not sum to 1: the weights are in (0, 1) each.
 // Mask: key k is visible to query q iff k <= q (causal) and q - W < k (sliding window W), over
 // the sequence's own positions; prepended sink tokens and the KV-bias slot are always visible.
 //
@@ -47,6 +52,7 @@ enum class Variant {
   kSoftmax1,
   kClippedSoftmax,
   kGated,
+  kSigmoid,
 };
 
 enum class MaskKind { kCausal, kSliding, kNone };

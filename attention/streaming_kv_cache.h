@@ -29,7 +29,7 @@
 // output projection. Cost per token is O(capacity), independent of how many tokens have streamed:
 // buffers are sized once at Create and no step recomputes anything over the stream.
 //   Variants: vanilla, kv_bias (the bias slot is a key always present, without RoPE), sink_logit,
-//   softmax1, clipped_softmax, gated. kSinkTokens is rejected: in a streaming cache the sink
+//   softmax1, clipped_softmax, gated, sigmoid (its bias -ln n counts the keys in the cache). kSinkTokens is rejected: in a streaming cache the sink
 //   tokens are the first n_sink tokens of the stream; stream their embeddings first instead.
 //   Masks: kCausal and kSliding stream (the cache replaces the spec's mask; a sliding layer of
 //   window W is streamed exactly with n_sink = 0, window = W); kNone (bidirectional) is rejected.

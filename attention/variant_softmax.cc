@@ -78,9 +78,36 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void Scale(float* x
   for (int64_t i = 0; i < n; ++i) x[i] *= s;
 }
 
+// sigmoid(z + bias) for the finite entries, 0 for -inf (invisible keys). exp(-|x|) is the
+// polynomial above, cut at e^-80 like the softmax's terms: sigmoid(x) = 1 / (1 + e^-|x|) for x >= 0,
+// e^-|x| / (1 + e^-|x|) below.
+void SigmoidRow(float* row, int64_t n) {
+  int64_t visible = 0;
+  for (int64_t i = 0; i < n; ++i) visible += std::isfinite(row[i]) ? 1 : 0;
+  if (visible == 0) {
+    std::fill(row, row + n, 0.0f);
+    return;
+  }
+  const float bias = -std::log(static_cast<float>(visible));
+  const float floor = ExpNonPositive(kCutoff);
+  for (int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(row[i])) {
+      row[i] = 0.0f;
+      continue;
+    }
+    const float x = row[i] + bias;
+    const float e = std::max(ExpNonPositive(std::max(-std::abs(x), kCutoff)) - floor, 0.0f);
+    row[i] = x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+  }
+}
+
 }  // namespace
 
 float VariantSoftmaxRow(float* row, int64_t n, const SoftmaxParams& p) {
+  if (p.variant == Variant::kSigmoid) {
+    SigmoidRow(row, n);
+    return 0.0f;
+  }
   const bool has_sink = p.variant == Variant::kSinkLogit || p.variant == Variant::kSoftmax1;
   const float sink = p.variant == Variant::kSoftmax1 ? 0.0f : p.sink_logit;
   float m = RowMax(row, n);

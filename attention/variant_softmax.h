@@ -24,7 +24,9 @@ struct SoftmaxParams {
 };
 
 // Replaces row[0..n) by probabilities; returns the probability of the sink logit (kSinkLogit,
-// kSoftmax1), else 0. A row with every key invisible becomes all zeros. exp is a vectorised
+// kSoftmax1), else 0. A row with every key invisible becomes all zeros. kSigmoid: each visible
+// entry becomes sigmoid(z - ln m), m the number of visible (finite) entries of the row; no
+// normalization (weights at or below e^-80 are exactly 0, as below). exp is a vectorised
 // polynomial (relative error ~1e-7); terms at or below e^-80 of the largest are exactly 0 and the
 // others are lowered by e^-80 (~1.8e-35), so no denormal ever reaches the products.
 float VariantSoftmaxRow(float* row, int64_t n, const SoftmaxParams& params);

@@ -47,9 +47,17 @@ absl::StatusOr<sinkscope::v1::EmergencePoint> MeasureEmergence(
         const double ratio = std::abs(top.value()) / median;
         if (ratio > e.abs_max_over_median()) {
           e.set_abs_max_over_median(ratio);
+          e.set_abs_max(std::abs(top.value()));
           e.set_max_layer(l);
           e.set_max_token(top.token());
           e.set_max_channel(top.channel());
+        }
+      }
+      if (median > 0.0 && layer.hidden_outliers().token_abs_max_size() > 0) {
+        const double ratio = layer.hidden_outliers().token_abs_max(0) / median;
+        if (ratio > e.first_token_abs_max_over_median()) {
+          e.set_first_token_abs_max_over_median(ratio);
+          e.set_first_token_max_layer(l);
         }
       }
     }

@@ -25,7 +25,7 @@
 namespace sinkscope::train {
 
 // Bump when the training code changes what a plan produces (the study's cache key includes it).
-inline constexpr int kTrainCodeVersion = 1;
+inline constexpr int kTrainCodeVersion = 2;  // 2: Adam epsilon, embedding init, copy_offsets, sigmoid
 
 struct RunSpec {
   std::string name;  // also the run's directory name
@@ -33,7 +33,7 @@ struct RunSpec {
   TaskSpec task;
 };
 
-// The standard plan (quick: the same runs, sized for --quick).
+// The standard plan. --quick trains the same runs on a shorter schedule (TrainSchedule::Quick).
 std::vector<RunSpec> StandardRuns(bool quick);
 
 // The runs of `plan` whose names are listed in `names` (comma-separated; "all" keeps every run,

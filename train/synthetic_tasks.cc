@@ -36,6 +36,9 @@ absl::Status ValidateTaskSpec(const TaskSpec& s) {
   if (s.successors < 1) return absl::InvalidArgumentError("task: successors must be >= 1");
   if (s.kind == TaskKind::kBigramBackcopy) {
     if (s.num_triggers < 1) return absl::InvalidArgumentError("task: num_triggers must be >= 1");
+    if (s.copy_offsets < 1 || s.copy_offsets > s.num_triggers) {
+      return absl::InvalidArgumentError("task: copy_offsets must be in [1, num_triggers]");
+    }
     if (!(s.trigger_prob > 0.0 && s.trigger_prob < 0.5)) {
       return absl::InvalidArgumentError("task: trigger_prob must be in (0, 0.5)");
     }
@@ -122,15 +125,22 @@ std::vector<int32_t> TaskGenerator::SampleSequence() {
   t[0] = 0;  // BOS
   t[1] = s.first_ordinary() + rng_.Below(num_ordinary_);
   if (s.kind == TaskKind::kBigramBackcopy) {
+    const auto offset = [&s](int trigger) { return 1 + (trigger - 1) % s.copy_offsets; };
+    const auto is_trigger = [&s](int token) { return token >= 1 && token <= s.num_triggers; };
     for (int i = 2; i < s.seq_len; ++i) {
-      const bool prev_is_trigger = t[i - 1] >= 1 && t[i - 1] <= s.num_triggers;
-      if (prev_is_trigger) {
-        t[i] = t[i - 2];  // the back-copy
-      } else if (rng_.Uniform() < s.trigger_prob) {
-        t[i] = 1 + rng_.Below(s.num_triggers);
-      } else {
-        t[i] = NextBigram(t[i - 1]);
+      if (is_trigger(t[i - 1])) {
+        t[i] = t[i - 1 - offset(t[i - 1])];  // the back-copy
+        continue;
       }
+      if (rng_.Uniform() < s.trigger_prob) {
+        const int trigger = 1 + rng_.Below(s.num_triggers);
+        const int from = i - offset(trigger);  // the token the copy after it repeats
+        if (s.copy_offsets == 1 || (from >= 1 && !is_trigger(t[from]))) {
+          t[i] = trigger;
+          continue;
+        }
+      }
+      t[i] = NextBigram(t[i - 1]);
     }
     return t;
   }

@@ -7,7 +7,8 @@
 // Bigram-Backcopy (Guo et al. 2024, "Active-Dormant Attention Heads"): the sequence starts with
 // BOS; ordinary tokens follow a fixed random bigram Markov chain; at any position after the first
 // ordinary token a trigger token appears with probability `trigger_prob` instead, and the token
-// after a trigger copies the token before it (the back-copy). Token ids: 0 = BOS, 1..num_triggers
+// after a trigger copies the token before it (the back-copy; with copy_offsets = n, trigger j
+// copies the token 1 + (j - 1) % n before it). Token ids: 0 = BOS, 1..num_triggers
 // = triggers, the rest ordinary. A model that learns only bigrams predicts the copy with the
 // marginal distribution of the copied token; one that learned the task predicts it exactly.
 //
@@ -52,6 +53,11 @@ struct TaskSpec {
   // Bigram-Backcopy.
   int num_triggers = 3;
   double trigger_prob = 0.1;
+  // 1: every trigger copies the token right before it (Guo et al.'s task). n > 1: trigger j
+  // (1-based) copies the token o_j = 1 + (j - 1) % n positions before it, so that n copy rules
+  // (n heads' worth of work, each needed at a few positions only) share the sequence. A trigger
+  // is drawn only where the token o_j back is an ordinary token (never BOS, a trigger).
+  int copy_offsets = 1;
   // Passkey.
   int num_values = 16;
 

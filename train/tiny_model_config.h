@@ -45,6 +45,10 @@ struct TinyModelConfig {
   float clip_gamma = -0.03f;
   MaskPattern masks = MaskPattern::kFull;
   int window = 16;                // kSliding / kAlternating
+  // Initialisation (not in config.json; PlanFingerprint includes it): the token embeddings'
+  // standard deviation. Small embeddings (GPT-2 and Llama use 0.02) keep the typical residual
+  // entry small, the scale against which massive activations are measured.
+  double embed_init_std = 1.0;
 
   int head_dim() const { return hidden_size / num_heads; }
   // Sliding window of `layer`, 0 for full causal attention.

@@ -40,7 +40,7 @@ TinyTransformer::TinyTransformer(const TinyModelConfig& c, uint64_t seed) : conf
   const double in_std = 1.0 / std::sqrt(static_cast<double>(d));
   // Residual-branch outputs are scaled down with depth (GPT-2's 1/sqrt(2L)).
   const double out_std = in_std / std::sqrt(2.0 * c.num_layers);
-  embed_ = Param("model.embed_tokens.weight", Normal({V, d}, 1.0), false);
+  embed_ = Param("model.embed_tokens.weight", Normal({V, d}, c.embed_init_std), false);
   layers_.resize(c.num_layers);
   for (int l = 0; l < c.num_layers; ++l) {
     const std::string p = absl::StrCat("model.layers.", l, ".");
@@ -181,6 +181,12 @@ torch::Tensor TinyTransformer::Attention(int l, const torch::Tensor& a) {
                                c.clip_gamma,
                            0.0, 1.0);
       break;
+    case Variant::kSigmoid: {
+      // sigmoid(z - ln n), n the keys the query sees; masked keys: sigmoid(-inf) = 0.
+      torch::Tensor seen = hidden.logical_not().sum(-1, /*keepdim=*/true).to(torch::kFloat32);
+      probs = torch::sigmoid(scores - torch::log(seen));
+      break;
+    }
     default:
       probs = torch::softmax(scores, -1);
   }

@@ -19,6 +19,7 @@
 //   softmax1            exp(z) / (1 + sum exp(z))
 //   clipped_softmax     clamp((zeta - gamma) softmax + gamma, 0, 1)
 //   gated               sigmoid(a W_g^T + b_g) [per head] times the head's output
+//   sigmoid             sigmoid(z - ln n), n the keys the query sees, no normalization
 // Parameter names are those of the checkpoint (Hugging Face Llama names plus
 // `self_attn.{sinks,k_bias,v_bias,sink_tokens,gate_proj.*}`), see model/model_config.h.
 //

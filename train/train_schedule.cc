@@ -12,11 +12,11 @@ TrainSchedule TrainSchedule::Default() { return TrainSchedule(); }
 
 TrainSchedule TrainSchedule::Quick() {
   TrainSchedule s;
-  s.steps = 200;
+  s.steps = 400;
   s.batch = 24;
-  s.peak_lr = 8e-3;
-  s.warmup_steps = 20;
-  s.checkpoint_every = 50;
+  s.peak_lr = 2e-2;
+  s.warmup_steps = 25;
+  s.checkpoint_every = 100;
   s.eval_sequences = 32;
   s.probe_sequences = 2;
   return s;
@@ -24,8 +24,9 @@ TrainSchedule TrainSchedule::Quick() {
 
 std::string TrainSchedule::ToString() const {
   return absl::StrCat("steps=", steps, " batch=", batch, " AdamW(lr=", peak_lr, ", betas=", beta1,
-                      "/", beta2, ", wd=", weight_decay, ") warmup=", warmup_steps,
+                      "/", beta2, ", eps=", adam_eps, ", wd=", weight_decay, ") warmup=", warmup_steps,
                       " cosine to ", final_lr_ratio, "x, clip=", grad_clip,
+                      skip_first_prediction ? " skip_first" : "",
                       " checkpoint_every=", checkpoint_every, " eval=", eval_sequences,
                       " probes=", probe_sequences, " seed=", seed);
 }

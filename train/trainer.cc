@@ -84,7 +84,7 @@ absl::StatusOr<sinkscope::v1::TrainingRun> TrainRun(const RunSpec& run,
       "\"sinkscope_task\": {\"task\": \"", TaskKindName(run.task.kind), "\", \"seq_len\": ",
       run.task.seq_len, ", \"num_triggers\": ", run.task.num_triggers, ", \"trigger_prob\": ",
       run.task.trigger_prob, ", \"num_values\": ", run.task.num_values, ", \"successors\": ",
-      run.task.successors, "},\n  \"sinkscope_schedule\": \"", s.ToString(), "\"");
+      run.task.successors, ", \"copy_offsets\": ", run.task.copy_offsets, "},\n  \"sinkscope_schedule\": \"", s.ToString(), "\"");
 
   sinkscope::v1::TrainingRun out;
   out.set_name(run.name);
@@ -109,8 +109,8 @@ absl::StatusOr<sinkscope::v1::TrainingRun> TrainRun(const RunSpec& run,
   for (int i = 0; i < s.probe_sequences; ++i) probes.push_back(eval_data.SampleSequence());
 
   torch::optim::AdamWOptions decay_opts(s.peak_lr), plain_opts(s.peak_lr);
-  decay_opts.betas({s.beta1, s.beta2}).weight_decay(s.weight_decay);
-  plain_opts.betas({s.beta1, s.beta2}).weight_decay(0.0);
+  decay_opts.betas({s.beta1, s.beta2}).eps(s.adam_eps).weight_decay(s.weight_decay);
+  plain_opts.betas({s.beta1, s.beta2}).eps(s.adam_eps).weight_decay(0.0);
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(model.DecayedParameters(),
                       std::make_unique<torch::optim::AdamWOptions>(decay_opts));
@@ -127,7 +127,10 @@ absl::StatusOr<sinkscope::v1::TrainingRun> TrainRun(const RunSpec& run,
     const BatchTensors b = ToTensors(train_data.Sample(s.batch));
     opt.zero_grad();
     torch::Tensor nll = TokenNll(model, b);
-    torch::Tensor loss = nll.mean();
+    torch::Tensor loss =
+        s.skip_first_prediction
+            ? nll.view({s.batch, -1}).narrow(1, 1, nll.size(0) / s.batch - 1).mean()
+            : nll.mean();
     loss.backward();
     torch::nn::utils::clip_grad_norm_(params, s.grad_clip);
     opt.step();
@@ -173,9 +176,10 @@ absl::StatusOr<sinkscope::v1::TrainingRun> TrainRun(const RunSpec& run,
       for (double v : e->attention_sqnr_db()) sqnr += v / e->attention_sqnr_db_size();
       progress(absl::StrFormat(
           "[%s] step %d/%d loss %.3f copy %.3f (baseline %.3f) sink %.0f%% max/median %.1f "
-          "int8 attn %.1f dB (%.1f s)",
+          "(|h| %.1f, layer %d token %d; token 0: %.1f) int8 attn %.1f dB (%.1f s)",
           run.name, step + 1, s.steps, e->eval_loss(), e->eval_copy_loss(),
-          out.copy_baseline_nll(), e->sink_rate(), e->abs_max_over_median(), sqnr, secs));
+          out.copy_baseline_nll(), e->sink_rate(), e->abs_max_over_median(), e->abs_max(),
+          e->max_layer(), e->max_token(), e->first_token_abs_max_over_median(), sqnr, secs));
     }
     *out.add_emergence() = std::move(*e);
   }

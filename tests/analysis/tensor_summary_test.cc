@@ -301,6 +301,25 @@ TEST(SinkMetricsTest, KnownAttentionPatterns) {
   ASSERT_EQ(alpha.size(), 4u);
   EXPECT_NEAR(alpha[0], 0.25, 1e-7);
   EXPECT_NEAR(alpha[3], 0.25, 1e-7);
+  // Sigmoid attention: rows that do not sum to 1 count as shares of their sums. Query t weighs
+  // key 0 with 0.5 and each other visible key with 0.25: share 0.5 / (0.5 + 0.25 t).
+  std::vector<float> sig(T * T, 0.0f);
+  for (int t = 0; t < T; ++t) {
+    sig[t * T] = 0.5f;
+    for (int k = 1; k <= t; ++k) sig[t * T + k] = 0.25f;
+  }
+  HeadProbabilities raw{sig.data(), T, T, nullptr};
+  HeadProbabilities shares = raw;
+  shares.normalize_rows = true;
+  EXPECT_NEAR(MeasureHeadSink(raw, 0, 0).first_token_mass(), 0.5, 1e-7);
+  const sinkscope::v1::HeadSink ss = MeasureHeadSink(shares, 0, 0);
+  EXPECT_NEAR(ss.first_token_mass(), (1.0 + 0.5 / 0.75 + 0.5 / 1.0 + 0.5 / 1.25) / 4, 1e-7);
+  ASSERT_EQ(ss.alpha_size(), 4);
+  EXPECT_NEAR(ss.alpha(3), 0.25 / 1.25, 1e-7);  // only query 3 sees key 3
+  std::vector<float> zeros(T * T, 0.0f);  // an all-zero row counts as no attention, not NaN
+  HeadProbabilities none{zeros.data(), T, T, nullptr};
+  none.normalize_rows = true;
+  EXPECT_EQ(MeasureHeadSink(none, 0, 0).first_token_mass(), 0.0);
 }
 
 }  // namespace

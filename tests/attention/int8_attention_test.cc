@@ -164,7 +164,8 @@ TEST(Int8AttentionTest, EqualsTheFakeQuantizedPipeline) {
   asym_row.value = QuantScheme::PerToken().Asymmetric();
   asym_row.keep_sink_kv_fp32 = 1;
   cases.push_back({"P per-row, asymmetric V per-token, 1 fp32 key", asym_row});
-  for (Variant v : {Variant::kVanilla, Variant::kSinkTokens, Variant::kKvBias, Variant::kSinkLogit}) {
+  for (Variant v : {Variant::kVanilla, Variant::kSinkTokens, Variant::kKvBias, Variant::kSinkLogit,
+                    Variant::kSigmoid}) {
     const AttentionSpec s = Spec(v);
     const AttentionWeights w = RandomAttentionWeights(s, 5);
     const FloatMatrix x = RandomInput(20, s.d_model, 6);
@@ -220,30 +221,35 @@ TEST(Int8AttentionTest, QueryBlocksDoNotChangeTheResult) {
 }
 
 TEST(Int8AttentionTest, ErrorFallsWithBitWidth) {
-  const AttentionSpec s = Spec(Variant::kVanilla);
-  const AttentionWeights w = RandomAttentionWeights(s, 7);
-  const FloatMatrix x = RandomInput(48, s.d_model, 8);
-  absl::StatusOr<ReferenceAttention> ref = ReferenceAttention::Create(s, w);
-  ASSERT_TRUE(ref.ok());
-  double previous = INFINITY;
-  for (int bits = 4; bits <= 8; ++bits) {
-    AttentionQuantConfig c;
-    c.weights.bits = c.activations.bits = c.query.bits = c.key.bits = c.value.bits = bits;
-    c.prob_bits = bits;
-    absl::StatusOr<Int8Attention> layer = Int8Attention::Create(s, w, c);
-    ASSERT_TRUE(layer.ok());
-    absl::StatusOr<Int8Comparison> cmp = CompareInt8(*ref, *layer, x);
-    ASSERT_TRUE(cmp.ok()) << cmp.status();
-    ASSERT_EQ(cmp->stages.size(), 7u);
-    EXPECT_EQ(cmp->stages[6].name(), "output");
-    const double err = cmp->stages[6].rel_fro_error();
-    std::cout << bits << " bits: output relative error " << err << ", SQNR "
-              << cmp->stages[6].sqnr_db() << " dB\n";
-    EXPECT_LT(err, previous) << bits << " bits";
-    previous = err;
-    if (bits == 8) {
-      EXPECT_LT(err, 0.03);
-      for (const auto& st : cmp->stages) EXPECT_GT(st.sqnr_db(), 25.0) << st.name();
+  // Sigmoid attention's P is not row-stochastic (weights in (0, 1), rows summing to anything):
+  // the per-row P scale max_j P~ / levels covers it as it covers a softmax row.
+  for (Variant v : {Variant::kVanilla, Variant::kSigmoid}) {
+    SCOPED_TRACE(VariantName(v));
+    const AttentionSpec s = Spec(v);
+    const AttentionWeights w = RandomAttentionWeights(s, 7);
+    const FloatMatrix x = RandomInput(48, s.d_model, 8);
+    absl::StatusOr<ReferenceAttention> ref = ReferenceAttention::Create(s, w);
+    ASSERT_TRUE(ref.ok());
+    double previous = INFINITY;
+    for (int bits = 4; bits <= 8; ++bits) {
+      AttentionQuantConfig c;
+      c.weights.bits = c.activations.bits = c.query.bits = c.key.bits = c.value.bits = bits;
+      c.prob_bits = bits;
+      absl::StatusOr<Int8Attention> layer = Int8Attention::Create(s, w, c);
+      ASSERT_TRUE(layer.ok());
+      absl::StatusOr<Int8Comparison> cmp = CompareInt8(*ref, *layer, x);
+      ASSERT_TRUE(cmp.ok()) << cmp.status();
+      ASSERT_EQ(cmp->stages.size(), 7u);
+      EXPECT_EQ(cmp->stages[6].name(), "output");
+      const double err = cmp->stages[6].rel_fro_error();
+      std::cout << bits << " bits: output relative error " << err << ", SQNR "
+                << cmp->stages[6].sqnr_db() << " dB\n";
+      EXPECT_LT(err, previous) << bits << " bits";
+      previous = err;
+      if (bits == 8) {
+        EXPECT_LT(err, 0.03);
+        for (const auto& st : cmp->stages) EXPECT_GT(st.sqnr_db(), 25.0) << st.name();
+      }
     }
   }
 }

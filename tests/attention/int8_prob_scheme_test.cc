@@ -234,6 +234,13 @@ SimResult Simulate(const AttentionSpec& s, const AttentionWeights& w, const Floa
           if (std::isfinite(z[j])) den += (p[j] = std::exp(z[j] - mx));
         }
         for (double& pj : p) pj /= den;
+        if (s.variant == Variant::kSigmoid) {  // sigmoid(z - ln n), n the visible keys
+          double seen = 0.0;
+          for (double zj : z) seen += std::isfinite(zj) ? 1.0 : 0.0;
+          for (int64_t j = 0; j < keys; ++j) {
+            p[j] = std::isfinite(z[j]) ? 1.0 / (1.0 + std::exp(std::log(seen) - z[j])) : 0.0;
+          }
+        }
         // P V: fp32 keys, then the quantized keys under the P scheme.
         std::vector<double> o(D, 0.0);
         for (int64_t j = 0; j < n; ++j)
@@ -380,6 +387,9 @@ TEST(Int8ProbSchemeTest, LibraryEqualsTheFloat64Simulation) {
     mixed.p = p;
     mixed.key_per_channel = false;
     cases.push_back({Variant::kSoftmax1, mixed});
+    SimConfig sigmoid;  // rows that do not sum to 1: the per-row scale is max_j P~ / levels
+    sigmoid.p = p;
+    cases.push_back({Variant::kSigmoid, sigmoid});
   }
   for (const Case& k : cases) {
     const LongContextCase lc = MakeLongContext(k.variant, 256, 17);
@@ -426,7 +436,7 @@ TEST(Int8ProbSchemeTest, LibraryEqualsTheFloat64Simulation) {
 // V), in every variant, with and without fp32 sink keys, at T = 256 and 512.
 TEST(Int8ProbSchemeTest, FinerKvGranularityIsNeverWorse) {
   for (Variant v : {Variant::kVanilla, Variant::kSinkLogit, Variant::kKvBias, Variant::kSoftmax1,
-                    Variant::kSinkTokens, Variant::kGated}) {
+                    Variant::kSinkTokens, Variant::kGated, Variant::kSigmoid}) {
     for (int64_t T : {256, 512}) {
       for (int keep : {0, 4}) {
         for (int bits : {8, 4}) {

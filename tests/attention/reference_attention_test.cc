@@ -2,6 +2,7 @@
 // over every variant x mask x head layout x RoPE layout, and the identities between variants.
 #include "attention/reference_attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -96,6 +97,9 @@ FloatMatrix NaiveAttention(const AttentionSpec& s, const AttentionWeights& w, co
       std::vector<double> p(z.size());
       for (size_t j = 0; j < z.size(); ++j) {
         p[j] = std::exp(z[j] - m) / denom;
+        if (s.variant == Variant::kSigmoid) {  // sigmoid(z - ln n), n = visible keys
+          p[j] = 1.0 / (1.0 + std::exp(std::log(static_cast<double>(z.size())) - z[j]));
+        }
         if (s.variant == Variant::kClippedSoftmax) {
           p[j] = std::min(1.0, std::max(0.0, (s.clip_zeta - s.clip_gamma) * p[j] + s.clip_gamma));
         }
@@ -141,7 +145,7 @@ double RelError(const FloatMatrix& a, const FloatMatrix& b) {
 TEST(ReferenceAttentionTest, MatchesNaiveLoopForEveryCombination) {
   const Variant variants[] = {Variant::kVanilla,  Variant::kSinkTokens,     Variant::kKvBias,
                               Variant::kSinkLogit, Variant::kSoftmax1,       Variant::kClippedSoftmax,
-                              Variant::kGated};
+                              Variant::kGated,    Variant::kSigmoid};
   int cases = 0;
   for (Variant variant : variants) {
     for (MaskKind mask : {MaskKind::kCausal, MaskKind::kSliding, MaskKind::kNone}) {
@@ -175,7 +179,7 @@ TEST(ReferenceAttentionTest, MatchesNaiveLoopForEveryCombination) {
       }
     }
   }
-  EXPECT_EQ(cases, 7 * 3 * 3 * 3 * 3);
+  EXPECT_EQ(cases, 8 * 3 * 3 * 3 * 3);
 }
 
 struct LayerRun {
@@ -279,8 +283,55 @@ TEST_F(IdentityTest, GateOfOneIsVanilla) {
   EXPECT_LT(RelError(Forward(With(Variant::kGated), w, x_).y, vanilla_.y), 1e-6);
 }
 
+// Sigmoid attention by its closed forms: with Q = 0 every logit is 0, so each visible weight is
+// sigmoid(-ln n) = 1 / (1 + n) and a row sums to n / (n + 1) (causal: n = t + 1; sliding W:
+// min(t + 1, W)), not to 1; the output is the mean of the visible values times n / (n + 1).
+TEST_F(IdentityTest, SigmoidOfEqualLogitsIsOneOverOnePlusN) {
+  AttentionWeights w = base_;
+  w.wq.setZero();
+  const LayerRun r = Forward(With(Variant::kSigmoid), w, x_);
+  const LayerRun v = Forward(spec_, w, x_);  // vanilla: the mean of the visible values
+  for (int h = 0; h < 4; ++h) {
+    for (int64_t t = 0; t < x_.rows(); ++t) {
+      const int64_t n = std::min<int64_t>(t + 1, spec_.window);
+      for (int64_t j = 0; j < x_.rows(); ++j) {
+        const bool visible = j <= t && t - spec_.window < j;
+        ASSERT_NEAR(r.inter.probs[h](t, j), visible ? 1.0 / (1.0 + n) : 0.0, 1e-6)
+            << "h" << h << " t" << t << " j" << j;
+      }
+      ASSERT_NEAR(r.inter.probs[h].row(t).sum(), double(n) / (n + 1), 1e-5);
+      ASSERT_EQ(r.inter.slot_mass(h, t), 0.0f);
+    }
+  }
+  // Per head the output before o_proj is n / (n + 1) times vanilla's (uniform) output.
+  for (int64_t t = 0; t < x_.rows(); ++t) {
+    const double n = std::min<int64_t>(t + 1, spec_.window);
+    for (int64_t c = 0; c < r.inter.heads.cols(); ++c) {
+      ASSERT_NEAR(r.inter.heads(t, c), n / (n + 1) * v.inter.heads(t, c), 1e-5);
+    }
+  }
+}
+
+// Large logits saturate at 1 (not normalized away): one key far above the rest gets ~1 whatever
+// the others get, and every weight stays in [0, 1].
+TEST_F(IdentityTest, SigmoidWeightsAreInZeroOneAndNeedNotSumToOne) {
+  AttentionWeights w = base_;
+  w.wq *= 30.0f;
+  const LayerRun r = Forward(With(Variant::kSigmoid), w, x_);
+  double max_row = 0.0;
+  for (int h = 0; h < 4; ++h) {
+    ASSERT_GE(r.inter.probs[h].minCoeff(), 0.0f);
+    ASSERT_LE(r.inter.probs[h].maxCoeff(), 1.0f);
+    for (int64_t t = 0; t < x_.rows(); ++t) {
+      max_row = std::max<double>(max_row, r.inter.probs[h].row(t).sum());
+    }
+  }
+  EXPECT_GT(max_row, 1.05);  // some row carries more than one unit of weight
+}
+
 TEST(ReferenceAttentionTest, QueryBlocksDoNotChangeTheResult) {
-  for (Variant v : {Variant::kVanilla, Variant::kSinkTokens, Variant::kKvBias, Variant::kGated}) {
+  for (Variant v : {Variant::kVanilla, Variant::kSinkTokens, Variant::kKvBias, Variant::kGated,
+                    Variant::kSigmoid}) {
     for (MaskKind mask : {MaskKind::kCausal, MaskKind::kSliding, MaskKind::kNone}) {
       AttentionSpec s = BaseSpec(4, 2);
       s.variant = v;

@@ -23,7 +23,8 @@ constexpr CachePositions kModes[] = {CachePositions::kWithinCache, CachePosition
 constexpr RopeLayout kLayouts[] = {RopeLayout::kInterleaved, RopeLayout::kRotateHalf};
 constexpr Variant kStreamedVariants[] = {Variant::kVanilla,  Variant::kSinkLogit,
                                          Variant::kKvBias,   Variant::kGated,
-                                         Variant::kSoftmax1, Variant::kClippedSoftmax};
+                                         Variant::kSoftmax1, Variant::kClippedSoftmax,
+                                         Variant::kSigmoid};
 
 FloatMatrix RandomInput(int64_t T, int d, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -140,6 +141,9 @@ std::vector<double> NaiveQuery(const AttentionSpec& s, const AttentionWeights& w
     }
     for (size_t j = 0; j < ks.size(); ++j) {
       double p = std::exp(z[j] - m) / den;
+      if (s.variant == Variant::kSigmoid) {  // sigmoid(z - ln n), n the keys this query sees
+        p = 1.0 / (1.0 + std::exp(-(z[j] - std::log(static_cast<double>(ks.size())))));
+      }
       if (s.variant == Variant::kClippedSoftmax) {
         p = std::clamp((s.clip_zeta - s.clip_gamma) * p + s.clip_gamma, 0.0, 1.0);
       }

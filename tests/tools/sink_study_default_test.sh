@@ -10,7 +10,7 @@ t="$TEST_TMPDIR"
 outputs="${TEST_UNDECLARED_OUTPUTS_DIR:-$t/outputs}"
 mkdir -p "$outputs"
 fail() { echo "FAIL: $*"; exit 1; }
-variants="vanilla,sink_tokens,kv_bias,sink_logit,softmax1,clipped_softmax,gated,passkey_full,passkey_sliding,passkey_alternating"
+variants="vanilla,sink_tokens,kv_bias,sink_logit,softmax1,clipped_softmax,gated,sigmoid,passkey_full,passkey_sliding,passkey_alternating"
 
 "$sink_study" --quick --cache_dir="$t/cache" --out_dir="$t/study" >"$t/out1.txt" 2>"$t/err1.txt" \
   || { tail -30 "$t/err1.txt"; fail "sink_study --quick exited $?"; }
@@ -18,7 +18,7 @@ cat "$t/out1.txt"
 head -1 "$t/out1.txt" | grep -q "^sink_study: sinks, massive activations" || fail "answer not first"
 grep -q "training the tiny models" "$t/err1.txt" || fail "no training progress on stderr"
 for f in study.pb study.json study.html; do [ -s "$t/study/$f" ] || fail "no $f"; done
-"$check" "$t/study/study.pb" "$variants" 10 || fail "study report inconsistent"
+"$check" "$t/study/study.pb" "$variants" 11 || fail "study report inconsistent"
 cp "$t/study/study.html" "$outputs/study_default.html"
 
 # Cached: the second run trains nothing.

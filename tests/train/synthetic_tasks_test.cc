@@ -6,11 +6,59 @@
 #include <cmath>
 #include <map>
 #include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 
 namespace sinkscope::train {
 namespace {
+
+// copy_offsets = n: trigger j is followed by the token 1 + (j - 1) % n before it, which is always
+// an ordinary token; every rule occurs; no two triggers in a row; BOS only first.
+TEST(BigramBackcopy, CopyOffsetsCopyFromTheirOwnDistance) {
+  TaskSpec s;
+  s.vocab_size = 64;
+  s.seq_len = 64;
+  s.num_triggers = 4;
+  s.copy_offsets = 4;
+  s.trigger_prob = 0.15;
+  ASSERT_TRUE(ValidateTaskSpec(s).ok());
+  TaskGenerator gen(s, 11);
+  const TokenBatch b = gen.Sample(300);
+  std::map<int, int64_t> per_trigger;
+  for (int i = 0; i < b.batch; ++i) {
+    const int32_t* t = b.tokens.data() + static_cast<size_t>(i) * s.seq_len;
+    ASSERT_EQ(t[0], 0);
+    for (int p = 1; p < s.seq_len; ++p) {
+      ASSERT_GT(t[p], 0);
+      if (t[p] > s.num_triggers) continue;
+      const int offset = t[p];  // triggers 1..4 copy 1..4 back
+      ASSERT_GE(p - offset, 1) << "a trigger never copies BOS";
+      ASSERT_GT(t[p - offset], s.num_triggers) << "the copied token is ordinary";
+      ASSERT_GT(t[p - 1], s.num_triggers) << "no two triggers in a row";
+      if (p + 1 < s.seq_len) {
+        ASSERT_EQ(t[p + 1], t[p - offset]) << "trigger " << t[p] << " at " << p;
+        ++per_trigger[t[p]];
+      }
+    }
+  }
+  ASSERT_EQ(per_trigger.size(), 4u);
+  for (const auto& [trigger, n] : per_trigger) EXPECT_GT(n, 300) << "trigger " << trigger;
+  // Two rules over four triggers: triggers 1 and 3 copy 1 back, 2 and 4 copy 2 back.
+  s.copy_offsets = 2;
+  TaskGenerator two(s, 12);
+  for (int i = 0; i < 50; ++i) {
+    const std::vector<int32_t> t = two.SampleSequence();
+    for (int p = 1; p + 1 < s.seq_len; ++p) {
+      if (t[p] > s.num_triggers) continue;
+      ASSERT_EQ(t[p + 1], t[p - (t[p] % 2 == 1 ? 1 : 2)]);
+    }
+  }
+  s.copy_offsets = 5;  // more rules than triggers
+  EXPECT_FALSE(ValidateTaskSpec(s).ok());
+  s.copy_offsets = 0;
+  EXPECT_FALSE(ValidateTaskSpec(s).ok());
+}
 
 TEST(BigramBackcopy, SpecificationHolds) {
   TaskSpec s;

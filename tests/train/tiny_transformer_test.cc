@@ -100,7 +100,7 @@ std::vector<Case> AllCases() {
   std::vector<Case> cases;
   for (Variant v : {Variant::kVanilla, Variant::kSinkTokens, Variant::kKvBias,
                     Variant::kSinkLogit, Variant::kSoftmax1, Variant::kClippedSoftmax,
-                    Variant::kGated}) {
+                    Variant::kGated, Variant::kSigmoid}) {
     cases.push_back({v, MaskPattern::kFull, 4});
     cases.push_back({v, MaskPattern::kAlternating, 2});
   }

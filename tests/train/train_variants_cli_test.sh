@@ -14,18 +14,18 @@ if [ -n "${TEST_UNDECLARED_OUTPUTS_DIR:-}" ]; then
   cp "$t/table.txt" "$TEST_UNDECLARED_OUTPUTS_DIR/emergence_table.txt"
   cp "$t/runs/training.json" "$TEST_UNDECLARED_OUTPUTS_DIR/training.json"
 fi
-grep -q "step 200/200" "$t/progress.txt" || fail "no progress lines on stderr"
-runs="vanilla sink_tokens kv_bias sink_logit softmax1 clipped_softmax gated passkey_full passkey_sliding passkey_alternating"
+grep -q "step 400/400" "$t/progress.txt" || fail "no progress lines on stderr"
+runs="vanilla sink_tokens kv_bias sink_logit softmax1 clipped_softmax gated sigmoid passkey_full passkey_sliding passkey_alternating"
 for r in $runs; do
   d="$t/runs/$r"
   [ -s "$d/model.safetensors" ] || fail "$r: no model.safetensors"
   grep -q '"model_type": "sinkscope"' "$d/config.json" || fail "$r: config.json"
-  [ -s "$d/checkpoints/step-000050/model.safetensors" ] || fail "$r: no intermediate checkpoint"
+  [ -s "$d/checkpoints/step-000100/model.safetensors" ] || fail "$r: no intermediate checkpoint"
   grep -q "\"name\": \"$r\"" "$t/runs/training.json" || fail "$r missing from training.json"
   grep -q "^$r " "$t/table.txt" || fail "$r missing from the table"
 done
 cmp -s "$t/runs/training.json" "$t/train.json" || fail "--json differs from out_dir/training.json"
-[ "$(grep -c '"eval_copy_loss"' "$t/train.json")" -eq 40 ] || fail "expected 4 checkpoints x 10 runs"
+[ "$(grep -c '"eval_copy_loss"' "$t/train.json")" -eq 44 ] || fail "expected 4 checkpoints x 11 runs"
 # Learned: copy-position loss of vanilla below half the previous-token-only baseline.
 awk '$1 == "vanilla" { exit !($3 < 0.5 * $4) }' "$t/table.txt" || fail "vanilla did not learn the copy"
 # Full attention retrieves the passkey better than a window that cannot reach it.
