@@ -210,8 +210,7 @@ std::string KlByVariantHeatmap(const v1::StudyReport& s) {
 std::string PositionProbeChart(const v1::StudyReport& s) {
   LineChartSpec spec;
   spec.kind = "position-probe";
-  spec.title = "Position or content: first-token mass per layer, before / after replacing the "
-               "first tokens";
+  spec.title = "Position or content: token-0 mass per layer, before / after";
   spec.x_label = "layer";
   spec.y_label = "mean attention on token 0 (queries after the replaced tokens)";
   for (const v1::StudyPositionProbe& p : s.position_probes()) {

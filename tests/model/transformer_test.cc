@@ -552,7 +552,7 @@ TEST(ModelConfigTest, ErrorsNameTheKey) {
   // sinkscope (train/): the variant and its parameters.
   const std::string tiny = R"("model_type": "sinkscope", "hidden_size": 8, "num_hidden_layers": 1,
       "num_attention_heads": 2, "intermediate_size": 8, "vocab_size": 10)";
-  ExpectConfigError("{" + tiny + R"(, "attention_variant": "sigmoid"})", "'attention_variant'");
+  ExpectConfigError("{" + tiny + R"(, "attention_variant": "softplus"})", "'attention_variant'");
   ExpectConfigError("{" + tiny + R"(, "attention_variant": "clipped_softmax", "clip_zeta": 0.5})",
                     "'clip_zeta' must be >= 1");
   ExpectConfigError("{" + tiny + R"(, "attention_variant": "clipped_softmax", "clip_gamma": 0.1})",
