@@ -18,6 +18,8 @@ namespace {
 
 namespace v1 = ::sinkscope::v1;
 using html_internal::AppendActivationReport;
+using html_internal::AppendTable;
+using html_internal::Cell;
 using html_internal::AppendFields;
 using html_internal::AppendNote;
 using html_internal::AppendQuantDemo;
@@ -50,6 +52,20 @@ void AppendProvenance(const v1::Report& report, std::string* out) {
                 {"git commit", p.git_commit()},
                 {"configuration", absl::StrJoin(config, "  ")}},
                out);
+  if (p.has_text_input()) {
+    const v1::TextInput& t = p.text_input();
+    *out += "<h3>Text input</h3>\n";
+    AppendFields({{"tokenizer file", t.tokenizer_file()},
+                  {"tokenizer SHA-256", t.tokenizer_sha256()},
+                  {"tokenizer", t.tokenizer()},
+                  {"special tokens added", t.add_special_tokens() ? "yes" : "no"}},
+                 out);
+    std::vector<std::vector<Cell>> rows;
+    for (const v1::TextFile& f : t.files()) {
+      rows.push_back({f.path(), absl::StrCat(f.tokens()), absl::StrCat(f.tokens_used())});
+    }
+    AppendTable({"text file", "tokens", "tokens used"}, rows, out);
+  }
   *out += "</section>\n";
 }
 

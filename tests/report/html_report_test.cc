@@ -213,6 +213,28 @@ TEST(HtmlReportTest, ProvenanceIsShownAndEscaped) {
   }
 }
 
+// --text runs: the tokenizer (file, SHA-256, description) and each text file's token counts.
+TEST(HtmlReportTest, TextInputIsShown) {
+  v1::Report r = WeightReport(1);
+  v1::TextInput* t = r.mutable_provenance()->mutable_text_input();
+  t->set_tokenizer_file(absl::StrCat("/ckpt/tokenizer.json", kNasty));
+  t->set_tokenizer_sha256("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+  t->set_tokenizer("tokenizer.json (BPE, byte-level)");
+  t->set_add_special_tokens(true);
+  v1::TextFile* f = t->add_files();
+  f->set_path("/data/calib.txt");
+  f->set_tokens(1234);
+  f->set_tokens_used(512);
+  const std::string html = RenderHtmlReport(r);
+  ExpectWellFormed(html);
+  EXPECT_NE(html.find("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"),
+            std::string::npos);
+  EXPECT_NE(html.find("/data/calib.txt"), std::string::npos);
+  EXPECT_NE(html.find("<td>1234</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td>512</td>"), std::string::npos);
+  EXPECT_NE(html.find("tokenizer.json (BPE, byte-level)"), std::string::npos);
+}
+
 TEST(HtmlReportTest, WeightReport) {
   const std::string html = RenderHtmlReport(WeightReport(3));
   ExpectWellFormed(html);
