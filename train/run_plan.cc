@@ -105,7 +105,8 @@ std::string PlanFingerprint(const std::vector<RunSpec>& runs, const TrainSchedul
     mix(absl::StrCat("embed_init_std=", r.model.embed_init_std));
     mix(absl::StrCat(TaskKindName(r.task.kind), r.task.vocab_size, "/", r.task.seq_len, "/",
                      r.task.successors, "/", r.task.num_triggers, "/", r.task.trigger_prob, "/",
-                     r.task.num_values, "/", r.task.copy_offsets));
+                     r.task.num_values, "/", r.task.copy_offsets, "/", r.task.start_tokens, "/",
+                     r.task.equal_successors ? "equal" : "skewed"));
   }
   return absl::StrFormat("%016x", h);
 }

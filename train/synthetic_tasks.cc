@@ -45,6 +45,9 @@ absl::Status ValidateTaskSpec(const TaskSpec& s) {
   } else if (s.num_values < 2) {
     return absl::InvalidArgumentError("task: num_values must be >= 2");
   }
+  if (s.start_tokens < 0 || s.start_tokens > ordinary) {
+    return absl::InvalidArgumentError(absl::StrCat("task: start_tokens must be in [0, ", ordinary, "]"));
+  }
   if (ordinary < s.successors || ordinary < 2) {
     return absl::InvalidArgumentError(absl::StrCat(
         "task: vocab_size ", s.vocab_size, " leaves ", ordinary,
@@ -83,7 +86,7 @@ TaskGenerator::TaskGenerator(const TaskSpec& spec, uint64_t seed, uint64_t chain
       const int pick = j + chain.Below(num_ordinary_ - j);
       std::swap(ids[j], ids[pick]);
       const double u = chain.Uniform();
-      w[j] = u * u + 0.05;
+      w[j] = spec.equal_successors ? 1.0 : u * u + 0.05;
       total += w[j];
     }
     double c = 0.0;
@@ -123,7 +126,7 @@ std::vector<int32_t> TaskGenerator::SampleSequence() {
   const TaskSpec& s = spec_;
   std::vector<int32_t> t(s.seq_len);
   t[0] = 0;  // BOS
-  t[1] = s.first_ordinary() + rng_.Below(num_ordinary_);
+  t[1] = s.first_ordinary() + rng_.Below(s.start_tokens > 0 ? s.start_tokens : num_ordinary_);
   if (s.kind == TaskKind::kBigramBackcopy) {
     const auto offset = [&s](int trigger) { return 1 + (trigger - 1) % s.copy_offsets; };
     const auto is_trigger = [&s](int token) { return token >= 1 && token <= s.num_triggers; };

@@ -50,6 +50,13 @@ struct TaskSpec {
   int seq_len = 64;
   // Bigram chain: each ordinary token has `successors` possible next tokens with random weights.
   int successors = 6;
+  // The first token after BOS: 0 draws it uniformly from all ordinary tokens (position 0 must
+  // predict a uniform distribution); k > 0 draws it from the first k ordinary tokens only, so that
+  // position 0's target is as predictable as any other position's.
+  int start_tokens = 0;
+  // false: successor weights u^2 + 0.05 (skewed: some transitions nearly deterministic, up to
+  // ~0.95); true: every successor equally likely (every ordinary position equally uncertain).
+  bool equal_successors = false;
   // Bigram-Backcopy.
   int num_triggers = 3;
   double trigger_prob = 0.1;

@@ -59,6 +59,8 @@ ABSL_FLAG(double, wd, -1, "override: AdamW weight decay (matrices only)");
 ABSL_FLAG(double, adam_eps, 0, "override: Adam epsilon");
 ABSL_FLAG(double, beta2, 0, "override: Adam beta2");
 ABSL_FLAG(int, checkpoint_every, 0, "override: steps between checkpoints");
+ABSL_FLAG(int, start_tokens, -1, "override: the first token after BOS is drawn from this many ordinary tokens (0: all)");
+ABSL_FLAG(bool, equal_successors, false, "override: every successor of the bigram chain equally likely");
 ABSL_FLAG(bool, skip_first, false, "override: leave position 0's prediction out of the loss");
 ABSL_FLAG(double, embed_std, 0, "override: token embeddings' initial standard deviation");
 
@@ -94,6 +96,8 @@ int main(int argc, char** argv) {
     if (absl::GetFlag(FLAGS_embed_std) > 0) r.model.embed_init_std = absl::GetFlag(FLAGS_embed_std);
     if (absl::GetFlag(FLAGS_seq_len) > 0) r.task.seq_len = absl::GetFlag(FLAGS_seq_len);
     if (absl::GetFlag(FLAGS_successors) > 0) r.task.successors = absl::GetFlag(FLAGS_successors);
+    if (absl::GetFlag(FLAGS_start_tokens) >= 0) r.task.start_tokens = absl::GetFlag(FLAGS_start_tokens);
+    if (absl::GetFlag(FLAGS_equal_successors)) r.task.equal_successors = true;
     if (r.task.kind == st::TaskKind::kBigramBackcopy) {
       if (absl::GetFlag(FLAGS_num_triggers) > 0) r.task.num_triggers = absl::GetFlag(FLAGS_num_triggers);
       if (absl::GetFlag(FLAGS_copy_offsets) > 0) r.task.copy_offsets = absl::GetFlag(FLAGS_copy_offsets);

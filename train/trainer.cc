@@ -84,7 +84,9 @@ absl::StatusOr<sinkscope::v1::TrainingRun> TrainRun(const RunSpec& run,
       "\"sinkscope_task\": {\"task\": \"", TaskKindName(run.task.kind), "\", \"seq_len\": ",
       run.task.seq_len, ", \"num_triggers\": ", run.task.num_triggers, ", \"trigger_prob\": ",
       run.task.trigger_prob, ", \"num_values\": ", run.task.num_values, ", \"successors\": ",
-      run.task.successors, ", \"copy_offsets\": ", run.task.copy_offsets, "},\n  \"sinkscope_schedule\": \"", s.ToString(), "\"");
+      run.task.successors, ", \"copy_offsets\": ", run.task.copy_offsets,
+      ", \"start_tokens\": ", run.task.start_tokens, ", \"equal_successors\": ",
+      run.task.equal_successors ? "true" : "false", "},\n  \"sinkscope_schedule\": \"", s.ToString(), "\"");
 
   sinkscope::v1::TrainingRun out;
   out.set_name(run.name);

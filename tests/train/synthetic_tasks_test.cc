@@ -3,6 +3,7 @@
 // trigger), bigram transitions with the chain's probabilities, the passkey layout, determinism.
 #include "train/synthetic_tasks.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <utility>
@@ -178,6 +179,77 @@ TEST(Passkey, LayoutAndAnswer) {
   EXPECT_NEAR(CopyBaselineNll(b), std::log(s.num_values), 0.05);
 }
 
+// start_tokens = k: the token after BOS is one of the first k ordinary tokens, each about equally
+// often; 0 keeps all ordinary tokens possible there.
+TEST(BigramBackcopy, StartTokensLimitTheFirstToken) {
+  for (const int k : {1, 3, 0}) {
+    TaskSpec s;
+    s.successors = 2;
+    s.start_tokens = k;
+    ASSERT_TRUE(ValidateTaskSpec(s).ok());
+    TaskGenerator gen(s, 5);
+    const TokenBatch b = gen.Sample(3000);
+    std::map<int32_t, int64_t> first;
+    for (int i = 0; i < b.batch; ++i) ++first[b.tokens[static_cast<size_t>(i) * s.seq_len + 1]];
+    const int ordinary = s.vocab_size - s.first_ordinary();
+    const int expect = k > 0 ? k : ordinary;
+    EXPECT_EQ(static_cast<int>(first.size()), expect) << "k=" << k;
+    for (const auto& [token, count] : first) {
+      EXPECT_GE(token, s.first_ordinary());
+      EXPECT_LT(token, s.first_ordinary() + expect);
+      // Binomial(3000, 1/expect): within 5 standard deviations.
+      const double mean = 3000.0 / expect, sd = std::sqrt(mean * (1.0 - 1.0 / expect));
+      EXPECT_NEAR(static_cast<double>(count), mean, 5 * sd + 1) << "token " << token;
+    }
+  }
+}
+
+// equal_successors: every ordinary token's k successors are equally likely (1/k, the closed
+// form), and the sampled chain steps follow it; the default chain is skewed (some edge > 1/k + 0.1).
+TEST(BigramBackcopy, EqualSuccessorsAreUniform) {
+  TaskSpec s;
+  s.successors = 3;
+  s.equal_successors = true;
+  ASSERT_TRUE(ValidateTaskSpec(s).ok());
+  TaskGenerator gen(s, 3);
+  const int first = s.first_ordinary();
+  for (int a = first; a < s.vocab_size; ++a) {
+    int edges = 0;
+    for (int b = first; b < s.vocab_size; ++b) {
+      const double q = gen.Transition(a, b);
+      if (q == 0.0) continue;
+      ++edges;
+      EXPECT_NEAR(q, 1.0 / 3.0, 1e-12) << a << " -> " << b;
+    }
+    EXPECT_EQ(edges, 3) << a;
+  }
+  const TokenBatch b = gen.Sample(400);
+  std::map<std::pair<int, int>, int64_t> pair_count;
+  std::map<int, int64_t> from_count;
+  for (int i = 0; i < b.batch; ++i) {
+    const int32_t* t = b.tokens.data() + static_cast<size_t>(i) * s.seq_len;
+    for (int p = 1; p + 1 < s.seq_len; ++p) {
+      if (t[p] < first || t[p + 1] < first || t[p - 1] < first) continue;  // copies, triggers
+      ++pair_count[{t[p], t[p + 1]}];
+      ++from_count[t[p]];
+    }
+  }
+  for (const auto& [ab, n] : pair_count) {
+    const double m = from_count[ab.first];
+    if (m >= 300) {
+      EXPECT_NEAR(n / m, 1.0 / 3.0, 4 * std::sqrt(2.0 / 9.0 / m) + 0.01);
+    }
+  }
+  TaskSpec skewed = s;
+  skewed.equal_successors = false;
+  TaskGenerator gen2(skewed, 3);
+  double widest = 0.0;
+  for (int a = first; a < s.vocab_size; ++a) {
+    for (int c = first; c < s.vocab_size; ++c) widest = std::max(widest, gen2.Transition(a, c));
+  }
+  EXPECT_GT(widest, 1.0 / 3.0 + 0.1);
+}
+
 TEST(TaskSpec, RejectsBadSpecs) {
   TaskSpec s;
   s.trigger_prob = 0.7;
@@ -186,6 +258,13 @@ TEST(TaskSpec, RejectsBadSpecs) {
   s.vocab_size = 6;
   EXPECT_FALSE(ValidateTaskSpec(s).ok());
   EXPECT_FALSE(ParseTaskKind("copy").ok());
+  s = TaskSpec();
+  s.start_tokens = -1;
+  EXPECT_FALSE(ValidateTaskSpec(s).ok());
+  s.start_tokens = s.vocab_size - s.first_ordinary() + 1;
+  EXPECT_FALSE(ValidateTaskSpec(s).ok());
+  s.start_tokens = s.vocab_size - s.first_ordinary();
+  EXPECT_TRUE(ValidateTaskSpec(s).ok());
 }
 
 }  // namespace
