@@ -182,7 +182,7 @@ absl::StatusOr<TrainedModels> EnsureTrainedModels(const TrainedModelsOptions& o)
   if (absl::Status st = model::MakeDirectories(root); !st.ok()) return st;
   const std::string tmp = absl::StrCat(root, "/.tmp-", key, "-", getpid());
   if (o.progress) {
-    o.progress(absl::StrCat("training the tiny models (", o.quick ? "--quick, ~2" : "~10",
+    o.progress(absl::StrCat("training the tiny models (", o.quick ? "--quick, ~1-2" : "~11",
                             " minutes on 2 cores) into ", dir));
   }
   std::vector<std::string> args = {*binary, absl::StrCat("--out_dir=", tmp), "--runs=all"};

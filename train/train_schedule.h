@@ -21,7 +21,7 @@ namespace sinkscope::train {
 // Guo et al.'s residual-state peaks), so that the sinks and BOS's massive activation emerge
 // within a few minutes of CPU.
 struct TrainSchedule {
-  int steps = 1500;
+  int steps = 2000;
   int batch = 32;
   double peak_lr = 2e-2;
   int warmup_steps = 50;
