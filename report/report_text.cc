@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <map>
 #include <vector>
@@ -196,6 +197,23 @@ std::string DescribeReport(const sinkscope::v1::Report& report, int max_rows) {
                   p.version(), " at ", p.time(), " on ", p.cpu_isa(), " (oneDNN ",
                   p.onednn_version(), ")", p.git_commit().empty() ? "" : ", commit ",
                   p.git_commit().substr(0, 12), "\n");
+  if (p.has_text_input()) {
+    // --text runs: which tokenizer turned which files into the ids analysed.
+    const sinkscope::v1::TextInput& t = p.text_input();
+    int64_t tokens = 0, used = 0;
+    for (const sinkscope::v1::TextFile& f : t.files()) {
+      tokens += f.tokens();
+      used += f.tokens_used();
+    }
+    absl::StrAppend(&out, "text input: ", t.files_size(), " file(s), ", tokens, " tokens (",
+                    used, " used), tokenizer ", t.tokenizer_file(), " (sha256 ",
+                    t.tokenizer_sha256().substr(0, 16), ", ", t.tokenizer(), "), special tokens ",
+                    t.add_special_tokens() ? "added" : "not added", "\n");
+    for (const sinkscope::v1::TextFile& f : t.files()) {
+      absl::StrAppend(&out, "  ", f.path(), ": ", f.tokens(), " tokens, ", f.tokens_used(),
+                      " used\n");
+    }
+  }
   switch (report.body_case()) {
     case sinkscope::v1::Report::kWeightReport:
       DescribeWeights(report.weight_report(), max_rows, &out);

@@ -32,7 +32,16 @@ cp "$tokenizer_json" "$t/ckpt/tokenizer.json"
   || fail "activation_scan --text"
 "$scan" --checkpoint="$t/ckpt" --tokens="$t/1.ids,$t/2.ids" --json="$t/ids.json" >"$t/ids.out" \
   || fail "activation_scan --tokens"
-cmp -s <(tail -n +2 "$t/text.out") <(tail -n +2 "$t/ids.out") || fail "stdout differs"
+# The same analysis; the --text run's summary also names its inputs (tokenizer, files, counts).
+n1=$(wc -w <"$t/1.ids"); n2=$(wc -w <"$t/2.ids")
+grep -qF "text input: 2 file(s), $((n1 + n2)) tokens ($((n1 + n2)) used), tokenizer $t/ckpt/tokenizer.json" \
+  "$t/text.out" || fail "no text-input line in the summary"
+grep -qxF "  $text1: $n1 tokens, $n1 used" "$t/text.out" || fail "no line for $text1"
+grep -qxF "  $text2: $n2 tokens, $n2 used" "$t/text.out" || fail "no line for $text2"
+grep -q "^text input" "$t/ids.out" && fail "--tokens run names a text input"
+cmp -s <(tail -n +2 "$t/text.out" | grep -v "^text input: " |
+         grep -vxF -e "  $text1: $n1 tokens, $n1 used" -e "  $text2: $n2 tokens, $n2 used") \
+       <(tail -n +2 "$t/ids.out") || fail "stdout differs"
 cmp -s <(body "$t/text.json") <(body "$t/ids.json") || fail "reports differ beyond the provenance"
 [ "$(body "$t/text.json" | wc -l)" -gt 100 ] || fail "report body too short to compare"
 sha=$(sha256sum "$tokenizer_json" | cut -d' ' -f1)
@@ -47,7 +56,9 @@ grep -q '"text_input"' "$t/ids.json" && fail "--tokens run has a text_input"
   >"$t/q_text.out" || fail "quant_eval --text"
 "$quant_eval" --checkpoint="$t/ckpt" --tokens="$t/1.ids" --configs=w8a8 --json="$t/q_ids.json" \
   >"$t/q_ids.out" || fail "quant_eval --tokens"
-cmp -s <(tail -n +2 "$t/q_text.out") <(tail -n +2 "$t/q_ids.out") || fail "quant_eval stdout differs"
+grep -qxF "  $text1: $n1 tokens, $n1 used" "$t/q_text.out" || fail "quant_eval: no line for $text1"
+cmp -s <(tail -n +2 "$t/q_text.out" | grep -v "^text input: " | grep -vxF "  $text1: $n1 tokens, $n1 used") \
+       <(tail -n +2 "$t/q_ids.out") || fail "quant_eval stdout differs"
 grep -q "\"tokenizer_sha256\": \"$sha\"" "$t/q_text.json" || fail "quant_eval SHA-256"
 
 "$study" --checkpoint="$t/ckpt" --text="$text1" --quick --out_dir="$t/study" >"$t/study.out" \
